@@ -262,6 +262,9 @@ fn validate_title(raw: &str) -> Result<String, ValidationError> {
     if length == 0 {
         return Err(ValidationError::new("title", "title is required"));
     }
+    if title.chars().any(char::is_control) {
+        return Err(ValidationError::new("title", "title must be one line without control characters"));
+    }
     if length > TITLE_MAX_CHARS {
         return Err(ValidationError::new(
             "title",
@@ -272,6 +275,10 @@ fn validate_title(raw: &str) -> Result<String, ValidationError> {
 }
 
 fn validate_content(raw: &str) -> Result<String, ValidationError> {
+    // PostgreSQL text cannot hold U+0000, and no editor produces it.
+    if raw.contains('\0') {
+        return Err(ValidationError::new("content", "content must not contain NUL characters"));
+    }
     let length = raw.chars().count();
     if length > CONTENT_MAX_CHARS {
         return Err(ValidationError::new(
@@ -415,6 +422,18 @@ mod tests {
 
         // 100,000 emoji are 400,000 bytes but still within the limit.
         assert!(NewNote::new("t", &"\u{1F600}".repeat(CONTENT_MAX_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn title_rejects_control_characters() {
+        for bad in ["two\nlines", "tab\there", "nul\0"] {
+            assert_eq!(NewNote::new(bad, "").unwrap_err().field, "title", "input {bad:?}");
+        }
+    }
+
+    #[test]
+    fn content_rejects_nul() {
+        assert_eq!(NewNote::new("t", "a\0b").unwrap_err().field, "content");
     }
 
     #[test]
