@@ -19,7 +19,6 @@ export default defineConfig({
     // The polyfill is unneeded in current browsers and keeping it out leaves
     // the built page with no code that a strict Content-Security-Policy blocks.
     modulePreload: { polyfill: false },
-    sourcemap: true,
   },
   test: {
     environment: 'jsdom',
