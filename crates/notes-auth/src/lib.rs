@@ -18,7 +18,7 @@ mod password;
 mod token;
 
 pub use password::{PasswordHasher, DEFAULT_BCRYPT_COST};
-pub use token::{Claims, IssuedToken, JwtSecret, TokenKeys, DEFAULT_TOKEN_TTL, LEEWAY, MIN_SECRET_BYTES};
+pub use token::{unix_now, Claims, IssuedToken, JwtSecret, TokenKeys, DEFAULT_TOKEN_TTL, LEEWAY, MIN_SECRET_BYTES};
 
 /// Why a password or token operation failed.
 #[derive(Debug, thiserror::Error)]

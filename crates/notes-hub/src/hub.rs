@@ -1,0 +1,253 @@
+//! The hub actor: orders committed events and fans them out.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, Addr, AsyncContext, Context, Handler};
+use bytestring::ByteString;
+use notes_core::{ChangeEvent, Seq, UserId};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tracing::{debug, error, info, warn};
+
+use crate::messages::{CloseAll, Evict, Join, Leave, Publish, SessionId};
+use crate::session::{Outbound, Session};
+use crate::stats::HubStats;
+use crate::{CLOSE_RESYNC, CLOSE_TOO_SLOW, GAP_TIMEOUT, RECENT_EVENTS};
+
+/// One serialized event, shared by every session that receives it.
+#[derive(Clone)]
+struct Frame {
+    seq: Seq,
+    text: ByteString,
+}
+
+struct Member {
+    user_id: UserId,
+    /// Events up to this sequence number are already in the session's
+    /// snapshot and are skipped.
+    after_seq: Seq,
+    outbox: mpsc::Sender<Outbound>,
+    addr: Addr<Session>,
+}
+
+/// The fan-out actor. Start one per process, in its own arbiter, with the
+/// store's current sequence number.
+///
+/// Events may arrive out of order, because concurrent requests commit in one
+/// order and call [`Publish`] in another. The hub delivers event `n + 1`
+/// only after event `n`: later ones wait in `pending`. A missing event that
+/// has not arrived after [`GAP_TIMEOUT`] (its writer failed between commit
+/// and publish) is skipped, and every session is closed with
+/// [`CLOSE_RESYNC`] so its client takes a fresh snapshot.
+pub struct Hub {
+    members: HashMap<SessionId, Member>,
+    /// The last sequence number delivered in order.
+    last_seq: Seq,
+    /// Events ahead of a gap, by sequence number.
+    pending: BTreeMap<Seq, Frame>,
+    /// When the current gap was first seen.
+    gap_since: Option<Instant>,
+    /// The newest delivered events, for sessions that join with an older snapshot.
+    recent: VecDeque<Frame>,
+    stats: Arc<HubStats>,
+}
+
+impl Hub {
+    /// Creates a hub whose next expected event is `current_seq + 1`.
+    pub fn new(current_seq: Seq, stats: Arc<HubStats>) -> Self {
+        Self {
+            members: HashMap::new(),
+            last_seq: current_seq,
+            pending: BTreeMap::new(),
+            gap_since: None,
+            recent: VecDeque::with_capacity(RECENT_EVENTS),
+            stats,
+        }
+    }
+
+    fn serialize(event: &ChangeEvent) -> Option<Frame> {
+        match serde_json::to_string(event) {
+            Ok(text) => Some(Frame { seq: event.seq, text: ByteString::from(text) }),
+            Err(cause) => {
+                // Serializing plain structs of strings and numbers cannot fail.
+                error!(seq = event.seq, error = %cause, "BUG: change event could not be serialized");
+                None
+            }
+        }
+    }
+
+    /// Delivers one in-order frame to every member, evicting those that are
+    /// full, and records it in `recent`.
+    fn deliver(&mut self, frame: Frame) {
+        let mut slow = Vec::new();
+        let mut gone = Vec::new();
+        let mut delivered = 0u64;
+
+        for (id, member) in &self.members {
+            if frame.seq <= member.after_seq {
+                continue;
+            }
+            match member.outbox.try_send(Outbound::Text(frame.text.clone())) {
+                Ok(()) => delivered += 1,
+                Err(TrySendError::Full(_)) => slow.push(*id),
+                Err(TrySendError::Closed(_)) => gone.push(*id),
+            }
+        }
+
+        HubStats::add(&self.stats.deliveries, delivered);
+        HubStats::add(&self.stats.events_broadcast, 1);
+
+        for id in gone {
+            HubStats::add(&self.stats.deliveries_dropped, 1);
+            debug!(session_id = %id, seq = frame.seq, "session outbox closed; removing session");
+            self.remove(id);
+        }
+        for id in slow {
+            HubStats::add(&self.stats.deliveries_dropped, 1);
+            HubStats::add(&self.stats.slow_client_closes, 1);
+            if let Some(member) = self.remove(id) {
+                warn!(session_id = %id, user_id = %member.user_id, seq = frame.seq, "client fell behind; closing with 4008");
+                member.addr.do_send(Evict { code: CLOSE_TOO_SLOW, reason: "client too slow" });
+            }
+        }
+
+        self.last_seq = frame.seq;
+        if self.recent.len() == RECENT_EVENTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(frame);
+    }
+
+    /// Delivers every pending frame that directly follows `last_seq`.
+    fn drain_pending(&mut self) {
+        while let Some(frame) = self.pending.remove(&(self.last_seq + 1)) {
+            self.deliver(frame);
+        }
+        self.gap_since = if self.pending.is_empty() { None } else { self.gap_since.or(Some(Instant::now())) };
+    }
+
+    fn remove(&mut self, id: SessionId) -> Option<Member> {
+        let member = self.members.remove(&id)?;
+        self.stats.live_sessions.fetch_sub(1, Ordering::Relaxed);
+        Some(member)
+    }
+
+    /// Gives up on a sequence gap that has lasted longer than [`GAP_TIMEOUT`].
+    fn check_gap(&mut self) {
+        let Some(since) = self.gap_since else { return };
+        if since.elapsed() < GAP_TIMEOUT {
+            return;
+        }
+        let Some(&next) = self.pending.keys().next() else {
+            self.gap_since = None;
+            return;
+        };
+
+        error!(
+            missing_from = self.last_seq + 1,
+            missing_to = next - 1,
+            sessions = self.members.len(),
+            "change events never arrived; asking every client to resynchronize"
+        );
+        HubStats::add(&self.stats.sequence_gaps, 1);
+        for (_, member) in self.members.drain() {
+            member.addr.do_send(Evict { code: CLOSE_RESYNC, reason: "missed events; resynchronize" });
+        }
+        self.stats.live_sessions.store(0, Ordering::Relaxed);
+        self.recent.clear();
+        self.last_seq = next - 1;
+        self.drain_pending();
+    }
+}
+
+impl Actor for Hub {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        info!(seq = self.last_seq, "hub started");
+        let interval = (GAP_TIMEOUT / 4).max(Duration::from_millis(50));
+        ctx.run_interval(interval, |hub, _| hub.check_gap());
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        info!(sessions = self.members.len(), "hub stopped");
+    }
+}
+
+impl Handler<Publish> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, message: Publish, _: &mut Self::Context) {
+        let seq = message.event.seq;
+        if seq <= self.last_seq || self.pending.contains_key(&seq) {
+            debug!(seq, last_seq = self.last_seq, "ignoring an event that was already published");
+            return;
+        }
+        let Some(frame) = Self::serialize(&message.event) else { return };
+
+        if seq == self.last_seq + 1 {
+            self.deliver(frame);
+            self.drain_pending();
+        } else {
+            self.pending.insert(seq, frame);
+            self.gap_since.get_or_insert_with(Instant::now);
+        }
+    }
+}
+
+impl Handler<Join> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, join: Join, _: &mut Self::Context) {
+        // Events after the snapshot that the hub has already delivered to
+        // others are sent now, from `recent`, before any newer event.
+        if join.after_seq < self.last_seq {
+            let oldest = self.recent.front().map_or(self.last_seq + 1, |frame| frame.seq);
+            if join.after_seq + 1 < oldest {
+                warn!(session_id = %join.id, user_id = %join.user_id, after_seq = join.after_seq, oldest, "snapshot is older than the replay window; asking the client to resynchronize");
+                join.addr.do_send(Evict { code: CLOSE_RESYNC, reason: "snapshot too old; resynchronize" });
+                return;
+            }
+            for frame in self.recent.iter().filter(|frame| frame.seq > join.after_seq) {
+                if join.outbox.try_send(Outbound::Text(frame.text.clone())).is_err() {
+                    warn!(session_id = %join.id, user_id = %join.user_id, "client fell behind while joining; closing with 4008");
+                    HubStats::add(&self.stats.slow_client_closes, 1);
+                    join.addr.do_send(Evict { code: CLOSE_TOO_SLOW, reason: "client too slow" });
+                    return;
+                }
+            }
+        }
+
+        let member = Member { user_id: join.user_id, after_seq: join.after_seq, outbox: join.outbox, addr: join.addr };
+        if self.members.insert(join.id, member).is_none() {
+            self.stats.live_sessions.fetch_add(1, Ordering::Relaxed);
+        }
+        debug!(session_id = %join.id, user_id = %join.user_id, after_seq = join.after_seq, live = self.members.len(), "session joined the hub");
+    }
+}
+
+impl Handler<Leave> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, leave: Leave, _: &mut Self::Context) {
+        if self.remove(leave.id).is_some() {
+            debug!(session_id = %leave.id, live = self.members.len(), "session left the hub");
+        }
+    }
+}
+
+impl Handler<CloseAll> for Hub {
+    type Result = usize;
+
+    fn handle(&mut self, message: CloseAll, _: &mut Self::Context) -> usize {
+        let count = self.members.len();
+        for (_, member) in self.members.drain() {
+            member.addr.do_send(Evict { code: message.code, reason: message.reason });
+        }
+        self.stats.live_sessions.store(0, Ordering::Relaxed);
+        info!(sessions = count, code = message.code, "closing every session");
+        count
+    }
+}

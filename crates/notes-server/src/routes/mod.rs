@@ -1,0 +1,7 @@
+//! HTTP handlers, one module per resource.
+
+pub mod health;
+pub mod notes;
+pub mod users;
+pub mod web_app;
+pub mod ws;

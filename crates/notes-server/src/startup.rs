@@ -1,0 +1,367 @@
+//! Building and running the server.
+
+use std::fs;
+use std::io::{self, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, Addr, Arbiter};
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpMessage, HttpResponse, HttpServer, error::JsonPayloadError, web};
+use anyhow::Context as _;
+use notes_auth::{JwtSecret, PasswordHasher, TokenKeys};
+use notes_core::UserId;
+use notes_hub::{CloseAll, Hub, HubStats, SessionSettings};
+use notes_store::{OpenOptions, Store};
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::routes;
+use crate::state::{AppState, HashingPool};
+
+/// Maximum JSON request body, in bytes. Larger bodies get 413 before they are
+/// read in full. The largest valid note (100,000 four-byte characters plus a
+/// title) is about 400 KB of UTF-8, but JSON escapes make it larger, so the
+/// limit counts characters rather than bytes of content: 256 KiB holds any
+/// note of up to 100,000 ASCII characters with room to spare.
+pub const JSON_BODY_LIMIT: usize = 256 * 1024;
+
+/// How long in-flight requests may take to finish after a stop signal.
+const SHUTDOWN_TIMEOUT_SECONDS: u64 = 10;
+
+/// Name of the file in the data directory that keeps the generated secret.
+const SECRET_FILE: &str = "jwt-secret";
+
+/// A server that is bound to its port but not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    shutdown: ShutdownHandle,
+}
+
+/// Stops a running server gracefully: every WebSocket is closed with 1001,
+/// then requests in flight finish and the server exits.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    hub: Addr<Hub>,
+    server: ServerHandle,
+}
+
+impl ShutdownHandle {
+    /// Closes every WebSocket with 1001 (going away), stops accepting, waits
+    /// for requests in flight, and returns when the server has stopped.
+    pub async fn shutdown(&self) {
+        match self.hub.send(CloseAll { code: 1001, reason: "server shutting down" }).await {
+            Ok(count) => tracing::info!(sessions = count, "closed every websocket for shutdown"),
+            Err(error) => tracing::warn!(error = %error, "hub did not answer during shutdown"),
+        }
+        // Give the writer tasks a moment to send their close frames.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.server.stop(true).await;
+    }
+}
+
+impl Application {
+    /// Opens the store, prepares the secret and binds the listener.
+    ///
+    /// Must run inside an actix system (`#[actix_web::main]` or
+    /// `#[actix_web::test]`), because it starts the hub actor.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.addr).with_context(|| format!("failed to listen on {}", config.addr))?;
+        let address = listener.local_addr().context("failed to read the listening address")?;
+
+        ensure_data_dir(&config.data_dir)?;
+        let secret = load_secret(&config)?;
+        let tokens = TokenKeys::new(&secret, config.token_ttl).context("failed to set up token signing")?;
+        let hasher = PasswordHasher::new(config.bcrypt_cost).context("invalid bcrypt cost")?;
+
+        let store = open_store(&config).await?;
+        let current_seq = store.current_seq().await.context("failed to read the change sequence")?;
+
+        let hub_stats = Arc::new(HubStats::default());
+        let hub_arbiter = Arbiter::new();
+        let stats = hub_stats.clone();
+        let hub = Hub::start_in_arbiter(&hub_arbiter.handle(), move |_| Hub::new(current_seq, stats));
+
+        let allowed_origins = if config.allowed_origins.is_empty() {
+            default_origins(address)
+        } else {
+            config.allowed_origins.iter().map(|origin| origin.trim().trim_end_matches('/').to_owned()).collect()
+        };
+
+        let state = AppState {
+            store: store.clone(),
+            hub: hub.clone(),
+            hub_stats,
+            tokens: Arc::new(tokens),
+            hashing: HashingPool::new(hasher, config.hash_concurrency.unwrap_or_else(Config::cores)),
+            allowed_origins: Arc::new(allowed_origins.clone()),
+            session_settings: SessionSettings {
+                heartbeat_interval: config.heartbeat_interval,
+                client_timeout: config.client_timeout,
+                outbox_capacity: config.ws_outbox,
+                ..SessionSettings::default()
+            },
+        };
+
+        let web_dir = config.web_dir.clone();
+        let mut server = HttpServer::new(move || build_app(state.clone(), web_dir.clone()))
+            .disable_signals()
+            .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+            .listen(listener)
+            .context("failed to start the HTTP server")?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        let server = server.run();
+
+        tracing::info!(
+            address = %address,
+            store = store.kind(),
+            version = env!("CARGO_PKG_VERSION"),
+            origins = ?allowed_origins,
+            "notes server listening on http://{address}"
+        );
+
+        let shutdown = ShutdownHandle { hub, server: server.handle() };
+        Ok(Self { port: address.port(), server, shutdown })
+    }
+
+    /// Returns the port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Returns a handle that stops the server gracefully.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Runs until SIGINT or SIGTERM, or until a [`ShutdownHandle`] stops it.
+    pub async fn run_until_stopped(self) -> io::Result<()> {
+        let shutdown = self.shutdown.clone();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stop signal received; shutting down");
+            shutdown.shutdown().await;
+        });
+        self.server.await?;
+        tracing::info!("notes server stopped");
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The server's own origins: what a browser sends when the page came from
+/// this server. For a loopback or unspecified address both `localhost` and
+/// `127.0.0.1` are included.
+fn default_origins(address: std::net::SocketAddr) -> Vec<String> {
+    let port = address.port();
+    let ip = address.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        vec![format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}"), format!("http://[::1]:{port}")]
+    } else {
+        vec![format!("http://{address}")]
+    }
+}
+
+/// Opens the store named by the configuration.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url();
+    let options = OpenOptions { change_log_capacity: config.change_log_capacity, max_connections: config.db_max_connections };
+    notes_store::open(&url, &options)
+        .await
+        .with_context(|| format!("failed to open the store at {}", notes_store::redact_url(&url)))
+}
+
+fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).with_context(|| format!("failed to create the data directory {}", dir.display()))?;
+    tracing::info!(data_dir = %dir.display(), "created the data directory");
+    Ok(())
+}
+
+/// Returns the configured secret, or the one kept in the data directory,
+/// generating and saving it (mode 0600) on first start.
+fn load_secret(config: &Config) -> anyhow::Result<JwtSecret> {
+    if let Some(secret) = &config.jwt_secret {
+        return JwtSecret::new(secret.as_bytes().to_vec()).context("NOTES_JWT_SECRET is not usable");
+    }
+
+    let path = config.data_dir.join(SECRET_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => {
+            let trimmed = String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec();
+            JwtSecret::new(trimmed).with_context(|| format!("the secret in {} is not usable", path.display()))
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            let secret = JwtSecret::generate();
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(&path).with_context(|| format!("failed to create {}", path.display()))?;
+            file.write_all(secret.expose()).and_then(|()| file.sync_all()).with_context(|| format!("failed to write {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new token signing secret");
+            Ok(secret)
+        }
+        Err(error) => Err(error).with_context(|| format!("failed to read {}", path.display())),
+    }
+}
+
+fn json_error(error: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    let api_error = match error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::PayloadTooLarge(JSON_BODY_LIMIT),
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(error) => ApiError::InvalidJson(format!("invalid JSON body: {error}")),
+        JsonPayloadError::Payload(error) => match error {
+            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge(JSON_BODY_LIMIT),
+            other => ApiError::InvalidJson(format!("could not read the request body: {other}")),
+        },
+        other => ApiError::InvalidJson(format!("invalid JSON body: {other}")),
+    };
+    api_error.into()
+}
+
+async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::NotFound("no such route"))
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed)
+}
+
+fn build_app(
+    state: AppState,
+    web_dir: std::path::PathBuf,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = state.allowed_origins.iter().fold(
+        Cors::default()
+            .allowed_methods(["GET", "POST", "PUT", "DELETE"])
+            .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .supports_credentials()
+            .max_age(600),
+        |cors, origin| cors.allowed_origin(origin),
+    );
+
+    let security_headers = DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        ));
+
+    let json_config = web::JsonConfig::default()
+        .limit(JSON_BODY_LIMIT)
+        .content_type_required(true)
+        .content_type(|mime| mime.type_() == "application" && (mime.subtype() == "json" || mime.suffix().is_some_and(|suffix| suffix == "json")))
+        .error_handler(json_error);
+
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(json_config)
+        .wrap(security_headers)
+        .wrap(cors)
+        .wrap_fn(|request, service| {
+            let started = Instant::now();
+            let method = request.method().clone();
+            let path = request.path().to_owned();
+            let span = tracing::info_span!("request", method = %method, path = %path);
+            let response = service.call(request);
+            async move {
+                let mut response = response.await?;
+                let user_id = response.request().extensions().get::<UserId>().copied();
+                let status = response.status().as_u16();
+                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                match user_id {
+                    Some(user_id) => tracing::info!(status, latency_ms, user_id = %user_id, "request finished"),
+                    None => tracing::info!(status, latency_ms, "request finished"),
+                }
+                if !path.starts_with("/api") && !path.starts_with("/ws") && response.status().is_success() {
+                    response.headers_mut().insert(header::CACHE_CONTROL, routes::web_app::cache_control(&path));
+                } else if path.starts_with("/api") {
+                    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                }
+                Ok(response)
+            }
+            .instrument(span)
+        })
+        .route("/healthz", web::get().to(routes::health::health))
+        .route("/readyz", web::get().to(routes::health::health))
+        .service(web::resource("/ws").route(web::get().to(routes::ws::websocket)).default_service(web::to(method_not_allowed)))
+        .service(
+            web::scope("/api")
+                .service(web::resource("/register").route(web::post().to(routes::users::register)).default_service(web::to(method_not_allowed)))
+                .service(web::resource("/login").route(web::post().to(routes::users::login)).default_service(web::to(method_not_allowed)))
+                .service(web::resource("/logout").route(web::post().to(routes::users::logout)).default_service(web::to(method_not_allowed)))
+                .service(web::resource("/me").route(web::get().to(routes::users::me)).default_service(web::to(method_not_allowed)))
+                .service(
+                    web::resource("/notes")
+                        .route(web::get().to(routes::notes::list_notes))
+                        .route(web::post().to(routes::notes::create_note))
+                        .route(web::put().to(routes::notes::update_note_by_body))
+                        .route(web::delete().to(routes::notes::delete_note_by_query))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/notes/{id}")
+                        .route(web::get().to(routes::notes::get_note))
+                        .route(web::put().to(routes::notes::update_note))
+                        .route(web::delete().to(routes::notes::delete_note))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .default_service(web::to(not_found)),
+        )
+        .service(routes::web_app::service(&web_dir))
+}
