@@ -8,6 +8,13 @@
 //! Implementations:
 //! - [`MemoryStore`]: DashMap maps in this process. Nothing survives a restart;
 //!   for tests and throwaway runs (`memory:`).
+//! - `SqliteStore` (feature `sqlite`): one database file, for a single server
+//!   process (`sqlite://PATH`).
+//! - `PostgresStore` (feature `postgres`): a PostgreSQL database that several
+//!   server processes may share (`postgres://…`).
+//!
+//! The SQL stores embed their schema migrations and apply the pending ones
+//! when they open. They reject a database that a newer program has migrated.
 //!
 //! This crate depends on `notes-core` only among the workspace crates, and
 //! never on actix, the hub or the server. The ownership and version rules are
@@ -16,6 +23,16 @@
 
 mod error;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::sync::Arc;
+#[cfg(feature = "sqlite")]
+use std::path::Path;
 
 use async_trait::async_trait;
 use notes_core::{ChangeEvent, Email, NewNote, Note, NoteId, NoteUpdate, Seq, StoredUser, User, UserId};
@@ -23,6 +40,10 @@ use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// Default number of change events that a store keeps for replay.
 pub const DEFAULT_CHANGE_LOG_CAPACITY: usize = 10_000;
@@ -138,13 +159,63 @@ impl Default for OpenOptions {
 
 /// Opens the store that a database URL names.
 ///
-/// Accepted forms: `memory:` for a store that lives in this process only.
-// NOTE: the SQLite and PostgreSQL forms are added with their backends.
-pub async fn open(url: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+/// Accepted forms:
+/// - `memory:` for a store that lives in this process only;
+/// - `sqlite://PATH` or `sqlite:PATH` for a SQLite file, created when missing
+///   (`sqlite:///var/lib/notes/notes.db` is an absolute path). In-memory
+///   SQLite (`sqlite::memory:`) is rejected: use `memory:`;
+/// - `postgres://…` or `postgresql://…` for a PostgreSQL database.
+///
+/// A form whose backend feature is off in this build fails with
+/// [`StoreError::Incompatible`], as does an unknown scheme.
+pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
     if url == "memory:" || url == "memory" {
-        return Ok(std::sync::Arc::new(MemoryStore::with_change_log_capacity(options.change_log_capacity)));
+        return Ok(Arc::new(MemoryStore::with_change_log_capacity(options.change_log_capacity)));
     }
-    Err(StoreError::Incompatible(format!("unsupported database URL scheme in {:?}; expected memory:", redact_url(url))))
+    if url.starts_with("sqlite:") {
+        return open_sqlite(url, options).await;
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return open_postgres(url, options).await;
+    }
+    Err(StoreError::Incompatible(format!(
+        "unsupported database URL scheme in {}; expected memory:, sqlite://PATH or postgres://HOST/DATABASE",
+        redact_url(url)
+    )))
+}
+
+/// Opens `notes.db` in `data_dir` as a SQLite store, creating it when missing.
+///
+/// This is the same as [`open`] with `sqlite://{data_dir}/notes.db`.
+#[cfg(feature = "sqlite")]
+pub async fn open_default_sqlite(data_dir: &Path, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(sqlite::open_in_dir(data_dir, options).await?))
+}
+
+#[cfg(feature = "sqlite")]
+async fn open_sqlite(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqliteStore::open(url, options).await?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn open_sqlite(url: &str, _options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
+    Err(StoreError::Incompatible(format!(
+        "{} needs SQLite support, which this build lacks; rebuild notes-store with the feature sqlite",
+        redact_url(url)
+    )))
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(PostgresStore::open(url, options).await?))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(url: &str, _options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
+    Err(StoreError::Incompatible(format!(
+        "{} needs PostgreSQL support, which this build lacks; rebuild notes-store with the feature postgres",
+        redact_url(url)
+    )))
 }
 
 /// Returns a URL with any password replaced by `***`, for logs and errors.

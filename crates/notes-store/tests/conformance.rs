@@ -261,6 +261,32 @@ pub async fn unicode_content_round_trips(store: Arc<dyn Store>) {
     assert_eq!(stored.author, alice.username);
 }
 
+pub async fn snapshot_matches_seq_during_writes(store: Arc<dyn Store>) {
+    let alice = register(&*store, "alice").await;
+
+    // Each write creates one note, so a consistent snapshot has exactly as
+    // many notes as its sequence number.
+    let writer = {
+        let store = store.clone();
+        let alice = alice.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                store.create_note(&alice, new_note(&format!("n{i}"), "")).await.expect("create note");
+            }
+        })
+    };
+    for _ in 0..40 {
+        let snapshot = store.snapshot().await.unwrap();
+        assert_eq!(snapshot.notes.len() as u64, snapshot.seq);
+        tokio::task::yield_now().await;
+    }
+    writer.await.unwrap();
+
+    let last = store.snapshot().await.unwrap();
+    assert_eq!(last.seq, 40);
+    assert_eq!(last.notes.len(), 40);
+}
+
 pub async fn export_import_round_trip(store: Arc<dyn Store>, fresh: Arc<dyn Store>) {
     let alice = register(&*store, "alice").await;
     let bob = register(&*store, "bob").await;
@@ -314,6 +340,7 @@ macro_rules! conformance {
             case!(concurrent_creates_have_gap_free_seq);
             case!(changes_since_replays_in_order);
             case!(unicode_content_round_trips);
+            case!(snapshot_matches_seq_during_writes);
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn export_import_round_trip() {
@@ -326,3 +353,7 @@ macro_rules! conformance {
 }
 
 conformance!(memory, support::memory());
+#[cfg(feature = "sqlite")]
+conformance!(sqlite, support::sqlite());
+#[cfg(feature = "postgres")]
+conformance!(postgres, support::postgres());

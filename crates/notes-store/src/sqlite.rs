@@ -1,0 +1,521 @@
+//! The SQLite store: one database file, for a single server process.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use notes_core::{
+    ChangeEvent, ChangeKind, Email, NewNote, Note, NoteId, NoteUpdate, PasswordHash, Seq, StoredUser, User, UserId,
+};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::sql::{
+    check_applied_versions, conflict_or_backend, decode_event, encode_event, from_db_int, invalid_column, kind_name,
+    map_migrate_error, replay_bounds, to_db_int,
+};
+use crate::{Committed, Dump, OpenOptions, Snapshot, Store, StoreError};
+
+/// The schema migrations in `migrations/sqlite/`, built into the program.
+// NOTE: cargo does not rebuild this crate when only a file in migrations/
+// changes, because no build script watches that folder. After adding a
+// migration, touch a source file of this crate.
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// How long a connection waits for a lock on the file before it fails with
+/// "database is locked". Within one process the single writer connection
+/// never waits for another writer, so this covers other processes that open
+/// the same file.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Number of read connections. In WAL mode readers do not block each other
+/// or the writer, so a few connections let reads run side by side.
+const READ_CONNECTIONS: u32 = 4;
+
+const SELECT_ALL_NOTES: &str = "SELECT id, user_id, author, title, content, created_at, updated_at, version \
+     FROM notes ORDER BY updated_at DESC, id DESC";
+const SELECT_NOTE: &str =
+    "SELECT id, user_id, author, title, content, created_at, updated_at, version FROM notes WHERE id = ?";
+
+/// A store in one SQLite database file.
+///
+/// All writes go through a pool of exactly one connection, and each write
+/// transaction starts with `BEGIN IMMEDIATE`. Writers of this process queue
+/// for that connection instead of competing for SQLite's file lock, so they
+/// do not see "database is locked". `BEGIN IMMEDIATE` takes the write lock at
+/// the start, so a transaction never has to upgrade a read lock midway, a step
+/// that SQLite may fail with `SQLITE_BUSY` without waiting. Reads use a separate pool and, in WAL mode, see the last committed
+/// state without waiting for the writer.
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    change_log_capacity: i64,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path_or_url` and brings its schema up to date.
+    ///
+    /// Accepts a file path, `sqlite://PATH` or `sqlite:PATH`; the file is
+    /// created when missing, but its folder must exist. Fails with
+    /// [`StoreError::Incompatible`] for an in-memory database (use `memory:`
+    /// instead) and for a database that a newer program has migrated.
+    pub async fn open(path_or_url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
+        let path = database_path(path_or_url)?;
+
+        // synchronous=FULL makes every commit sync the WAL file before it
+        // returns. With NORMAL, a commit survives a crash of this process but
+        // the last commits can be lost on power loss or an OS crash, because
+        // the WAL is only synced at checkpoints. An acknowledged write must
+        // survive both, so FULL it is.
+        let connect_options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect_options.clone())
+            .await
+            .map_err(StoreError::backend)?;
+        migrate(&writer).await?;
+
+        // The read pool opens only after the migrations, so that every read
+        // connection sees the final schema.
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .connect_with(connect_options.create_if_missing(false))
+            .await
+            .map_err(StoreError::backend)?;
+
+        let change_log_capacity = i64::try_from(options.change_log_capacity).unwrap_or(i64::MAX);
+        tracing::info!(path = %path.display(), "opened SQLite store");
+        Ok(Self { writer, readers, change_log_capacity })
+    }
+
+    /// Closes every connection, after which each operation fails. Waits for
+    /// running operations to finish.
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::backend)
+    }
+
+    async fn begin_read(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.readers.begin().await.map_err(StoreError::backend)
+    }
+}
+
+/// Returns the file path that a path or `sqlite:` URL names.
+fn database_path(path_or_url: &str) -> Result<PathBuf, StoreError> {
+    let stripped = path_or_url.strip_prefix("sqlite://").or_else(|| path_or_url.strip_prefix("sqlite:"));
+    let path = stripped.unwrap_or(path_or_url);
+
+    if path.is_empty() {
+        return Err(StoreError::Incompatible(format!(
+            "missing SQLite file path in {path_or_url:?}; expected sqlite://PATH"
+        )));
+    }
+    if path.starts_with(":memory:") || path.contains("mode=memory") {
+        return Err(StoreError::Incompatible(
+            "in-memory SQLite databases are not supported; use memory: for a store that lives in this process".into(),
+        ));
+    }
+    if stripped.is_some() && path.contains('?') {
+        return Err(StoreError::Incompatible(format!(
+            "query parameters in SQLite URL {path_or_url:?} are not supported; give only the file path"
+        )));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// Rejects a database from a newer program, then runs pending migrations.
+async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
+    let has_migrations_table: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')")
+            .fetch_one(writer)
+            .await
+            .map_err(StoreError::backend)?;
+    if has_migrations_table {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(writer)
+            .await
+            .map_err(StoreError::backend)?;
+        check_applied_versions(&applied, &MIGRATOR)?;
+    }
+    MIGRATOR.run(writer).await.map_err(|error| map_migrate_error(error, &MIGRATOR))
+}
+
+/// Opens the default database file, `notes.db`, in `data_dir`.
+pub async fn open_in_dir(data_dir: &Path, options: &OpenOptions) -> Result<SqliteStore, StoreError> {
+    let path = data_dir.join("notes.db");
+    let path = path.to_str().ok_or_else(|| {
+        StoreError::Incompatible(format!("data folder {} is not valid UTF-8; choose another folder", data_dir.display()))
+    })?;
+    SqliteStore::open(path, options).await
+}
+
+fn to_micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+fn from_micros(micros: i64, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| invalid_column(column, format!("{micros} microseconds is outside the supported time range")))
+}
+
+fn parse_uuid(text: &str, column: &'static str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|error| invalid_column(column, format!("{text:?} is not a UUID: {error}")))
+}
+
+fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(column).map_err(StoreError::backend)
+}
+
+fn note_from_row(row: &SqliteRow) -> Result<Note, StoreError> {
+    Ok(Note {
+        id: NoteId::from_uuid(parse_uuid(get(row, "id")?, "id")?),
+        user_id: UserId::from_uuid(parse_uuid(get(row, "user_id")?, "user_id")?),
+        author: get(row, "author")?,
+        title: get(row, "title")?,
+        content: get(row, "content")?,
+        created_at: from_micros(get(row, "created_at")?, "created_at")?,
+        updated_at: from_micros(get(row, "updated_at")?, "updated_at")?,
+        version: from_db_int(get(row, "version")?, "version")?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<StoredUser, StoreError> {
+    Ok(StoredUser {
+        user: User {
+            id: UserId::from_uuid(parse_uuid(get(row, "id")?, "id")?),
+            username: get(row, "username")?,
+            email: get(row, "email")?,
+            created: from_micros(get(row, "created")?, "created")?,
+        },
+        password_hash: PasswordHash::new(get(row, "password_hash")?),
+    })
+}
+
+async fn insert_user(conn: &mut SqliteConnection, user: &StoredUser) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO users (id, username, email, password_hash, created) VALUES (?, ?, ?, ?, ?)")
+        .bind(user.user.id.to_string())
+        .bind(&user.user.username)
+        .bind(&user.user.email)
+        .bind(user.password_hash.expose())
+        .bind(to_micros(user.user.created))
+        .execute(conn)
+        .await
+        .map_err(|error| conflict_or_backend(error, "email already registered"))?;
+    Ok(())
+}
+
+async fn insert_note(conn: &mut SqliteConnection, note: &Note) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO notes (id, user_id, author, title, content, created_at, updated_at, version) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(note.id.to_string())
+    .bind(note.user_id.to_string())
+    .bind(&note.author)
+    .bind(&note.title)
+    .bind(&note.content)
+    .bind(to_micros(note.created_at))
+    .bind(to_micros(note.updated_at))
+    .bind(to_db_int(note.version, "version")?)
+    .execute(conn)
+    .await
+    .map_err(|error| conflict_or_backend(error, "note id already exists"))?;
+    Ok(())
+}
+
+async fn select_notes(conn: &mut SqliteConnection) -> Result<Vec<Note>, StoreError> {
+    let rows = sqlx::query(SELECT_ALL_NOTES)
+        .fetch_all(conn)
+        .await
+        .map_err(StoreError::backend)?;
+    rows.iter().map(note_from_row).collect()
+}
+
+async fn select_note(conn: &mut SqliteConnection, id: NoteId) -> Result<Option<Note>, StoreError> {
+    let row = sqlx::query(SELECT_NOTE)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(StoreError::backend)?;
+    row.as_ref().map(note_from_row).transpose()
+}
+
+async fn select_seq(conn: &mut SqliteConnection) -> Result<Seq, StoreError> {
+    let seq: i64 = sqlx::query_scalar("SELECT seq FROM change_seq WHERE id = 1")
+        .fetch_one(conn)
+        .await
+        .map_err(StoreError::backend)?;
+    from_db_int(seq, "seq")
+}
+
+/// Takes the next sequence number inside the current write transaction.
+async fn next_seq(conn: &mut SqliteConnection) -> Result<Seq, StoreError> {
+    let seq: i64 = sqlx::query_scalar("UPDATE change_seq SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        .fetch_one(conn)
+        .await
+        .map_err(StoreError::backend)?;
+    from_db_int(seq, "seq")
+}
+
+/// Appends an event to the change log and drops the events beyond capacity.
+async fn append_event(conn: &mut SqliteConnection, event: &ChangeEvent, capacity: i64) -> Result<(), StoreError> {
+    let seq = to_db_int(event.seq, "seq")?;
+    sqlx::query("INSERT INTO change_log (seq, kind, note_id, payload, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(seq)
+        .bind(kind_name(&event.kind))
+        .bind(event.kind.note_id().to_string())
+        .bind(encode_event(event)?)
+        .bind(to_micros(notes_core::now()))
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
+
+    sqlx::query("DELETE FROM change_log WHERE seq <= ?")
+        .bind(seq.saturating_sub(capacity))
+        .execute(conn)
+        .await
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+/// Commits `tx` when `result` is a success and rolls it back otherwise, so a
+/// rejected write releases the write lock at once.
+async fn finish<T>(tx: Transaction<'static, Sqlite>, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    match result {
+        Ok(value) => {
+            tx.commit().await.map_err(StoreError::backend)?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback_error) = tx.rollback().await {
+                tracing::warn!(error = %rollback_error, "rollback of a rejected SQLite write failed");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn create_note_in(conn: &mut SqliteConnection, note: Note, capacity: i64) -> Result<Committed, StoreError> {
+    let seq = next_seq(conn).await?;
+    insert_note(conn, &note).await?;
+    let event = ChangeEvent { kind: ChangeKind::NoteCreated(note.clone()), seq };
+    append_event(conn, &event, capacity).await?;
+    Ok(Committed { note, event })
+}
+
+async fn update_note_in(
+    conn: &mut SqliteConnection,
+    actor: UserId,
+    id: NoteId,
+    update: NoteUpdate,
+    capacity: i64,
+) -> Result<Committed, StoreError> {
+    let seq = next_seq(conn).await?;
+    let current = select_note(conn, id).await?.ok_or(StoreError::NotFound)?;
+    let updated = current.apply_update(actor, update)?;
+
+    sqlx::query("UPDATE notes SET title = ?, content = ?, updated_at = ?, version = ? WHERE id = ?")
+        .bind(&updated.title)
+        .bind(&updated.content)
+        .bind(to_micros(updated.updated_at))
+        .bind(to_db_int(updated.version, "version")?)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
+
+    let event = ChangeEvent { kind: ChangeKind::NoteUpdated(updated.clone()), seq };
+    append_event(conn, &event, capacity).await?;
+    Ok(Committed { note: updated, event })
+}
+
+async fn delete_note_in(
+    conn: &mut SqliteConnection,
+    actor: UserId,
+    id: NoteId,
+    capacity: i64,
+) -> Result<Committed, StoreError> {
+    let seq = next_seq(conn).await?;
+    let note = select_note(conn, id).await?.ok_or(StoreError::NotFound)?;
+    note.check_delete(actor)?;
+
+    sqlx::query("DELETE FROM notes WHERE id = ?")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
+
+    let event = ChangeEvent { kind: ChangeKind::NoteDeleted { id }, seq };
+    append_event(conn, &event, capacity).await?;
+    Ok(Committed { note, event })
+}
+
+// NOTE: times finer than a microsecond are cut to whole microseconds, so a
+// dump written by other software with such times does not export back equal.
+async fn import_in(conn: &mut SqliteConnection, dump: Dump) -> Result<(), StoreError> {
+    let has_data: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM notes)")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
+    if has_data {
+        return Err(StoreError::NotEmpty);
+    }
+    for user in &dump.users {
+        insert_user(conn, user).await?;
+    }
+    for note in &dump.notes {
+        insert_note(conn, note).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.readers).await.map_err(StoreError::backend)?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: StoredUser) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await.map_err(StoreError::backend)?;
+        insert_user(&mut conn, &user).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
+        let row = sqlx::query("SELECT id, username, email, password_hash, created FROM users WHERE email = ?")
+            .bind(email.as_str())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(StoreError::backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT id, username, email, password_hash, created FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(row.as_ref().map(user_from_row).transpose()?.map(|stored| stored.user))
+    }
+
+    async fn list_notes(&self) -> Result<Vec<Note>, StoreError> {
+        let mut conn = self.readers.acquire().await.map_err(StoreError::backend)?;
+        select_notes(&mut conn).await
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        // In WAL mode a read transaction sees one committed state from its
+        // first read to its end, so the sequence number and the notes match.
+        let mut tx = self.begin_read().await?;
+        let seq = select_seq(&mut tx).await?;
+        let notes = select_notes(&mut tx).await?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(Snapshot { notes, seq })
+    }
+
+    async fn get_note(&self, id: NoteId) -> Result<Note, StoreError> {
+        let mut conn = self.readers.acquire().await.map_err(StoreError::backend)?;
+        select_note(&mut conn, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn create_note(&self, owner: &User, input: NewNote) -> Result<Committed, StoreError> {
+        let note = Note::create(owner, input);
+        let mut tx = self.begin_write().await?;
+        let result = create_note_in(&mut tx, note, self.change_log_capacity).await;
+        finish(tx, result).await
+    }
+
+    async fn update_note(&self, actor: UserId, id: NoteId, update: NoteUpdate) -> Result<Committed, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = update_note_in(&mut tx, actor, id, update, self.change_log_capacity).await;
+        finish(tx, result).await
+    }
+
+    async fn delete_note(&self, actor: UserId, id: NoteId) -> Result<Committed, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = delete_note_in(&mut tx, actor, id, self.change_log_capacity).await;
+        finish(tx, result).await
+    }
+
+    async fn current_seq(&self) -> Result<Seq, StoreError> {
+        let mut conn = self.readers.acquire().await.map_err(StoreError::backend)?;
+        select_seq(&mut conn).await
+    }
+
+    async fn changes_since(&self, after: Seq, limit: usize) -> Result<Vec<ChangeEvent>, StoreError> {
+        let (after, limit) = replay_bounds(after, limit);
+        let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(StoreError::backend)?;
+        payloads.iter().map(|payload| decode_event(payload)).collect()
+    }
+
+    async fn export(&self) -> Result<Dump, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let rows = sqlx::query("SELECT id, username, email, password_hash, created FROM users ORDER BY created, id")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        let users = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
+        let notes = select_notes(&mut tx).await?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(Dump { users, notes })
+    }
+
+    async fn import(&self, dump: Dump) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let result = import_in(&mut tx, dump).await;
+        finish(tx, result).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_path;
+    use crate::StoreError;
+
+    #[test]
+    fn database_path_accepts_url_forms() {
+        for input in ["sqlite:///var/lib/notes.db", "sqlite:/var/lib/notes.db", "/var/lib/notes.db"] {
+            let path = database_path(input).ok();
+            assert_eq!(path.as_deref(), Some(std::path::Path::new("/var/lib/notes.db")), "input {input:?}");
+        }
+        assert_eq!(database_path("sqlite://notes.db").ok(), Some("notes.db".into()));
+    }
+
+    #[test]
+    fn database_path_rejects_memory_and_empty() {
+        for input in ["sqlite::memory:", "sqlite://:memory:", "sqlite:", "sqlite://", "sqlite://file.db?mode=memory"] {
+            let result = database_path(input);
+            assert!(matches!(result, Err(StoreError::Incompatible(_))), "input {input:?}: {result:?}");
+        }
+    }
+}
