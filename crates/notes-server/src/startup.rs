@@ -339,6 +339,7 @@ fn build_app(
         })
         .route("/healthz", web::get().to(routes::health::health))
         .route("/readyz", web::get().to(routes::health::health))
+        .route("/metrics", web::get().to(routes::metrics::metrics))
         .service(web::resource("/ws").route(web::get().to(routes::ws::websocket)).default_service(web::to(method_not_allowed)))
         .service(
             web::scope("/api")
