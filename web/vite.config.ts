@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 import vue from '@vitejs/plugin-vue';
 
 // The dev server forwards API, WebSocket and health requests to a running
-// notes-server, so the browser sees one origin and the session cookie
+// notes-server, so the browser talks to one origin and the session cookie
 // (SameSite=Strict) is sent with every request.
 const serverUrl = process.env.NOTES_SERVER_URL || 'http://127.0.0.1:8080';
 

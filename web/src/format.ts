@@ -32,3 +32,11 @@ export function characterCount(text: string): number {
 export function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
+
+/** Capitalizes a server message and ends it with a full stop, for display as a sentence. */
+export function asSentence(message: string): string {
+  const trimmed = message.trim();
+  if (trimmed === '') return trimmed;
+  const capitalized = trimmed[0]!.toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+}

@@ -27,7 +27,7 @@ export interface RequestOptions {
   /**
    * Whether a 401 response means that the current session ended. Sign-in and
    * the session check on page load set this to false, because a 401 there is
-   * the expected answer for a visitor who is not signed in.
+   * the expected response for a visitor who is not signed in.
    */
   sessionRequired?: boolean;
 }
@@ -66,8 +66,8 @@ function errorFromResponse(response: Response, body: unknown): ApiError {
     const { code, message, field, current } = body.error;
     return new ApiError(response.status, code, message, field, current);
   }
-  // A proxy or a crashed server can answer without the JSON error body.
-  const message = `The server answered ${response.status} ${response.statusText}`.trim();
+  // A proxy or a crashed server can respond without the JSON error body.
+  const message = `The server responded with ${response.status} ${response.statusText}`.trim();
   return new ApiError(response.status, response.status === 401 ? 'unauthorized' : 'invalid_response', message);
 }
 

@@ -1,7 +1,7 @@
 // Constants of the `/ws` protocol, kept in one place so the client's
 // behaviour can be checked against the server's.
 
-/** The server sends a WebSocket ping this often. Browsers answer pings on their own. */
+/** The server sends a WebSocket ping this often. Browsers reply to pings on their own. */
 export const SERVER_PING_INTERVAL_MS = 30_000;
 
 /** The server drops a client that has sent nothing, pongs included, for this long. */
@@ -17,7 +17,7 @@ export const CloseCode = {
   SessionExpired: 4001,
   /** The client fell behind the event stream: reconnect for a fresh snapshot. */
   ClientTooSlow: 4008,
-  /** The server asks for a resync: reconnect for a fresh snapshot. */
+  /** The server requests a resync: reconnect for a fresh snapshot. */
   ResyncRequired: 4009,
 } as const;
 

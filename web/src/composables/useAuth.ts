@@ -8,18 +8,18 @@ import { useActivity } from './useActivity';
 import { useNotes } from './useNotes';
 import { closeSharedSocket } from './useWebSocket';
 
-// The session is app-wide (module level) because a tab has exactly one: the
-// header, the forms and the socket all need the same user, and a 401 from any
-// request or a 4001 close of the socket must sign the whole page out.
-// The token itself is never stored here: the server keeps it in an httpOnly
-// cookie that scripts cannot read.
+// The session is app-wide (module level) because a tab has exactly one. The
+// header, the forms and the socket all need the same user. A 401 from any
+// request, or a 4001 close of the socket, must sign the whole page out.
+// The token itself is never stored here, because the server keeps it in an
+// httpOnly cookie that scripts cannot read.
 
-/** `restoring` while the page asks the server whether the cookie is still valid. */
+/** `restoring` while the page checks with the server whether the cookie is still valid. */
 type SessionPhase = 'restoring' | 'ready';
 
 const user = shallowRef<User | null>(null);
 const phase = ref<SessionPhase>('restoring');
-/** Why the user is looking at the sign-in form, for example an expired session. */
+/** Message shown above the sign-in form, for example that the session expired. */
 const notice = ref<string | null>(null);
 /** Error of the page-load session check, when the server could not be reached. */
 const restoreError = ref<string | null>(null);

@@ -6,9 +6,8 @@ import type { Note, NoteInput, NoteUpdateInput, ServerMessage } from '../api/typ
 import { emptyNotesState, reduceNotes, type NotesAction, type NotesEffect, type NotesState } from '../state/notesReducer';
 
 // The cache is app-wide (module level) because the list, the create form, the
-// activity feed and every card read and write the same notes, and a component
-// that unmounts, for example a card during a reconnect, must not take data
-// with it.
+// activity feed and every card read and write the same notes. A component that
+// unmounts, for example a card during a reconnect, must not take data with it.
 const state = shallowRef<NotesState>(emptyNotesState);
 
 // Notes that left the cache, by id. A local delete removes the note before
@@ -41,7 +40,7 @@ function dispatch(action: NotesAction): NotesEffect | null {
   return remembered ? { ...effect, previous: remembered } : effect;
 }
 
-/** Applies the server's answer to an update. A conflict carries the stored note, which is newer than the cache. */
+/** Sends an update and applies the server's response. A conflict carries the stored note, which is newer than the cache. */
 async function sendUpdate(id: string, input: NoteUpdateInput): Promise<Note> {
   try {
     const note = await api.updateNote(id, input);

@@ -42,7 +42,8 @@ describe('reduceNotes', () => {
     expect(ids(state)).toEqual(['n1', 'n3', 'n2']);
     expect(titles(state)).toEqual(['Groceries and more', 'Ideas', 'Plan']);
     expect(effect?.kind).toBe('updated');
-    expect(effect && 'previous' in effect ? effect.previous?.title : null).toBe('Groceries');
+    const previous = effect && 'previous' in effect ? effect.previous : undefined;
+    expect(previous?.title).toBe('Groceries');
   });
 
   it('delete removes and reports previous', () => {
@@ -120,9 +121,9 @@ describe('reduceNotes', () => {
 
     const before = state;
     const other = makeNote('m1', 'Other one', 1, { author: 'bob', user_id: 'user-bob' });
-    const another = makeNote('m2', 'Other two', 2, { author: 'bob', user_id: 'user-bob' });
+    const otherTwo = makeNote('m2', 'Other two', 2, { author: 'bob', user_id: 'user-bob' });
     // A restarted server may count from a lower seq, and the snapshot still wins.
-    state = reduceNotes(state, { type: 'initial_notes', data: [other, another], seq: 5 }).state;
+    state = reduceNotes(state, { type: 'initial_notes', data: [other, otherTwo], seq: 5 }).state;
     expect(ids(state)).toEqual(['m2', 'm1']);
     expect(titles(state)).toEqual(['Other two', 'Other one']);
     expect(state.seq).toBe(5);

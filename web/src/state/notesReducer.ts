@@ -11,7 +11,7 @@ export interface NotesState {
 }
 
 /**
- * A change that the client made itself and already has the server's answer
+ * A change that the client made itself and already has the server's response
  * for. These carry no `seq` because they do not come from the event stream.
  * The matching server event arrives later and is applied by id as usual.
  */
@@ -19,7 +19,7 @@ export type LocalAction = { type: 'local_upsert'; note: Note } | { type: 'local_
 
 export type NotesAction = ServerMessage | LocalAction;
 
-/** What one action did to the cache. `previous` is the note it replaced or removed. */
+/** Change that one action made to the cache. `previous` is the note it replaced or removed. */
 export type NotesEffect =
   | { kind: 'snapshot'; count: number }
   | { kind: 'created' | 'updated'; note: Note; previous?: Note }
@@ -79,7 +79,7 @@ function remove(state: NotesState, id: string, seq: number | null): ReduceResult
 /**
  * Applies one server message or local action and returns the new state.
  * Never mutates `state`: every change returns new objects, so a Vue ref that
- * holds the state sees the change.
+ * contains the state triggers its watchers.
  *
  * - `initial_notes` replaces everything and records its `seq`, even a lower
  *   one, because a snapshot is the whole truth after a reconnect.
@@ -106,8 +106,8 @@ export function reduceNotes(state: NotesState, action: NotesAction): ReduceResul
 
       const result = upsert(state, action.data, action.seq);
       if (result.effect?.kind === 'created' || result.effect?.kind === 'updated') {
-        // The activity feed reports what the server said happened, so a create
-        // for a known id still reads as a create.
+        // The activity feed reports the event type that the server sent, so a
+        // create for a known id still reads as a create.
         const kind = action.type === 'note_created' ? 'created' : 'updated';
         return { state: result.state, effect: { ...result.effect, kind } };
       }

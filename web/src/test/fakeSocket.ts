@@ -68,7 +68,7 @@ export class FakeSocket extends EventTarget {
     this.dispatchEvent(new CloseEvent('close', { code, wasClean: code !== 1006 }));
   }
 
-  /** A refused upgrade: error, then close with 1006, without ever opening. */
+  /** Simulates a refused upgrade: error, then close with 1006, without ever opening. */
   refuse(): void {
     this.readyState = FakeSocket.CLOSED;
     this.dispatchEvent(new Event('error'));
