@@ -64,10 +64,10 @@ impl Note {
     pub fn apply_update(&self, actor: UserId, update: NoteUpdate) -> Result<Note, RuleError> {
         self.check_delete(actor)?;
 
-        if let Some(expected) = update.expected_version {
-            if expected != self.version {
-                return Err(RuleError::VersionConflict { expected, current: Box::new(self.clone()) });
-            }
+        if let Some(expected) = update.expected_version
+            && expected != self.version
+        {
+            return Err(RuleError::VersionConflict { expected, current: Box::new(self.clone()) });
         }
 
         let updated_at = crate::now().max(self.updated_at);

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use notes_server::{Application, Cli, Config, ShutdownHandle};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
