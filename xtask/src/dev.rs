@@ -108,12 +108,15 @@ pub fn dev() -> anyhow::Result<()> {
             }
             eprintln!("xtask: notes-server exited with {status}; waiting for a change to rebuild");
         }
-        if changes.recv_timeout(Duration::from_millis(200)).is_ok() {
+        if changes.recv_timeout(Duration::from_millis(200)).is_ok() && !children.interrupted() {
             let quiet_since = Instant::now();
             while quiet_since.elapsed() < REBUILD_DEBOUNCE {
                 if changes.recv_timeout(REBUILD_DEBOUNCE).is_err() {
                     break;
                 }
+            }
+            if children.interrupted() {
+                return Ok(());
             }
             eprintln!("xtask: Rust sources changed; rebuilding and restarting notes-server");
             children.stop("notes-server");

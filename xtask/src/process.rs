@@ -71,8 +71,18 @@ impl Children {
         self.interrupted.load(Ordering::SeqCst)
     }
 
-    /// Starts a command and keeps it for stopping later.
+    /// Starts a command in a process group of its own and keeps it for
+    /// stopping later. The group lets [`Children::stop_all`] reach the
+    /// processes it starts in turn, such as the node process behind `npm run`.
     pub fn spawn(&self, name: &str, command: &mut Command) -> anyhow::Result<()> {
+        if self.interrupted() {
+            bail!("not starting {name}: interrupted");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
         eprintln!("xtask: starting {name}: {}", describe(command));
         let child = command.spawn().with_context(|| format!("failed to start {name}"))?;
         eprintln!("xtask: {name} runs as process {}", child.id());
@@ -119,13 +129,15 @@ impl Drop for Children {
     }
 }
 
-/// Sends SIGTERM to a child by its PID, waits up to 10 seconds, then kills it.
+/// Sends SIGTERM to a child's process group (the group id is the child's
+/// PID), waits up to 10 seconds, then kills the child.
 fn terminate(name: &str, mut child: Child) {
     if let Ok(Some(_)) = child.try_wait() {
         return;
     }
-    eprintln!("xtask: stopping {name} (process {})", child.id());
-    let sent = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().is_ok_and(|status| status.success());
+    eprintln!("xtask: stopping {name} (process group {})", child.id());
+    let group = format!("-{}", child.id());
+    let sent = Command::new("kill").args(["-TERM", "--", &group]).status().is_ok_and(|status| status.success());
     if sent {
         for _ in 0..100 {
             if let Ok(Some(_)) = child.try_wait() {
