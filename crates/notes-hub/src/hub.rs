@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use actix::{Actor, Addr, AsyncContext, Context, Handler};
+use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, WrapFuture};
 use bytestring::ByteString;
 use notes_core::{ChangeEvent, Seq, UserId};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -14,7 +14,22 @@ use tracing::{debug, error, info, warn};
 use crate::messages::{CloseAll, Evict, Join, Leave, Publish, SessionId};
 use crate::session::{Outbound, Session};
 use crate::stats::HubStats;
-use crate::{CLOSE_RESYNC, CLOSE_TOO_SLOW, GAP_TIMEOUT, RECENT_EVENTS};
+use crate::{CLOSE_RESYNC, CLOSE_TOO_SLOW, GAP_FETCH_DELAY, GAP_TIMEOUT, RECENT_EVENTS};
+
+/// A future that returns committed events from durable storage.
+pub type FetchFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<ChangeEvent>, String>> + Send>>;
+
+/// Where the hub reads events that never reached it through [`Publish`]:
+/// the store's change log. The server implements it over its store, so the
+/// hub does not depend on the store crate.
+pub trait ChangeFeed: Send + Sync + 'static {
+    /// Returns up to `limit` committed events with a sequence number above
+    /// `after`, oldest first.
+    fn changes_since(&self, after: Seq, limit: usize) -> FetchFuture;
+}
+
+/// Maximum events fetched from the change feed at once.
+const FETCH_LIMIT: usize = 1000;
 
 /// One serialized event, shared by every session that receives it.
 #[derive(Clone)]
@@ -38,9 +53,10 @@ struct Member {
 /// Events may arrive out of order, because concurrent requests commit in one
 /// order and call [`Publish`] in another. The hub delivers event `n + 1`
 /// only after event `n`: later ones wait in `pending`. A missing event that
-/// has not arrived after [`GAP_TIMEOUT`] (its writer failed between commit
-/// and publish) is skipped, and every session is closed with
-/// [`CLOSE_RESYNC`] so its client takes a fresh snapshot.
+/// has not arrived after [`GAP_FETCH_DELAY`] is read from the [`ChangeFeed`],
+/// when there is one. One still missing after [`GAP_TIMEOUT`] (gone from a
+/// bounded change log, or no feed) is skipped, and every session is closed
+/// with [`CLOSE_RESYNC`] so its client takes a fresh snapshot.
 pub struct Hub {
     members: HashMap<SessionId, Member>,
     /// The last sequence number delivered in order.
@@ -52,6 +68,10 @@ pub struct Hub {
     /// The newest delivered events, for sessions that join with an older snapshot.
     recent: VecDeque<Frame>,
     stats: Arc<HubStats>,
+    /// The change log to fill gaps from, if the server provides one.
+    feed: Option<Arc<dyn ChangeFeed>>,
+    /// Whether a fetch from the feed is running.
+    fetching: bool,
 }
 
 impl Hub {
@@ -64,7 +84,58 @@ impl Hub {
             gap_since: None,
             recent: VecDeque::with_capacity(RECENT_EVENTS),
             stats,
+            feed: None,
+            fetching: false,
         }
+    }
+
+    /// Sets the change log that gaps are filled from.
+    pub fn with_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    /// Accepts one committed event, from a request or from the feed.
+    fn accept(&mut self, event: &ChangeEvent) {
+        let seq = event.seq;
+        if seq <= self.last_seq || self.pending.contains_key(&seq) {
+            debug!(seq, last_seq = self.last_seq, "ignoring an event that was already published");
+            return;
+        }
+        let Some(frame) = Self::serialize(event) else { return };
+
+        if seq == self.last_seq + 1 {
+            self.deliver(frame);
+            self.drain_pending();
+        } else {
+            self.pending.insert(seq, frame);
+            self.gap_since.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Reads the events after `last_seq` from the feed, once the current gap
+    /// has lasted [`GAP_FETCH_DELAY`].
+    fn fill_gap(&mut self, ctx: &mut Context<Self>) {
+        let (Some(feed), Some(since)) = (&self.feed, self.gap_since) else { return };
+        if self.fetching || since.elapsed() < GAP_FETCH_DELAY {
+            return;
+        }
+        self.fetching = true;
+        let after = self.last_seq;
+        debug!(after, "reading missing events from the change log");
+        let fetch = feed.changes_since(after, FETCH_LIMIT);
+        ctx.spawn(fetch.into_actor(self).map(move |result, hub, _| {
+            hub.fetching = false;
+            match result {
+                Ok(events) => {
+                    debug!(after, count = events.len(), "read missing events from the change log");
+                    for event in &events {
+                        hub.accept(event);
+                    }
+                }
+                Err(cause) => warn!(after, error = %cause, "reading missing events from the change log failed; will retry"),
+            }
+        }));
     }
 
     fn serialize(event: &ChangeEvent) -> Option<Frame> {
@@ -167,8 +238,11 @@ impl Actor for Hub {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         info!(seq = self.last_seq, "hub started");
-        let interval = (GAP_TIMEOUT / 4).max(Duration::from_millis(50));
-        ctx.run_interval(interval, |hub, _| hub.check_gap());
+        let interval = (GAP_FETCH_DELAY / 2).max(Duration::from_millis(10));
+        ctx.run_interval(interval, |hub, ctx| {
+            hub.fill_gap(ctx);
+            hub.check_gap();
+        });
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -180,20 +254,7 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, message: Publish, _: &mut Self::Context) {
-        let seq = message.event.seq;
-        if seq <= self.last_seq || self.pending.contains_key(&seq) {
-            debug!(seq, last_seq = self.last_seq, "ignoring an event that was already published");
-            return;
-        }
-        let Some(frame) = Self::serialize(&message.event) else { return };
-
-        if seq == self.last_seq + 1 {
-            self.deliver(frame);
-            self.drain_pending();
-        } else {
-            self.pending.insert(seq, frame);
-            self.gap_since.get_or_insert_with(Instant::now);
-        }
+        self.accept(&message.event);
     }
 }
 
@@ -249,5 +310,85 @@ impl Handler<CloseAll> for Hub {
         self.stats.live_sessions.store(0, Ordering::Relaxed);
         info!(sessions = count, code = message.code, "closing every session");
         count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::Ordering;
+
+    use notes_core::{ChangeKind, NoteId};
+
+    use super::*;
+
+    fn deleted(seq: Seq) -> ChangeEvent {
+        ChangeEvent { kind: ChangeKind::NoteDeleted { id: NoteId::new() }, seq }
+    }
+
+    /// A change log that returns the events it holds after `after`.
+    struct FakeFeed(Mutex<Vec<ChangeEvent>>);
+
+    impl ChangeFeed for FakeFeed {
+        fn changes_since(&self, after: Seq, limit: usize) -> FetchFuture {
+            let events: Vec<ChangeEvent> = self
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|event| event.seq > after)
+                .take(limit)
+                .cloned()
+                .collect();
+            Box::pin(async move { Ok(events) })
+        }
+    }
+
+    async fn broadcast_count(stats: &HubStats, expected: u64, within: Duration) -> u64 {
+        let deadline = Instant::now() + within;
+        loop {
+            let count = stats.events_broadcast.load(Ordering::Relaxed);
+            if count >= expected || Instant::now() > deadline {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[actix_web::test]
+    async fn out_of_order_events_are_delivered_in_order() {
+        let stats = Arc::new(HubStats::default());
+        let hub = Hub::new(0, stats.clone()).start();
+        hub.send(Publish { event: deleted(2) }).await.unwrap();
+        assert_eq!(stats.events_broadcast.load(Ordering::Relaxed), 0);
+
+        hub.send(Publish { event: deleted(1) }).await.unwrap();
+        assert_eq!(stats.events_broadcast.load(Ordering::Relaxed), 2);
+
+        // A repeated event is ignored.
+        hub.send(Publish { event: deleted(2) }).await.unwrap();
+        assert_eq!(stats.events_broadcast.load(Ordering::Relaxed), 2);
+    }
+
+    #[actix_web::test]
+    async fn missing_event_is_read_from_the_feed() {
+        let stats = Arc::new(HubStats::default());
+        let feed = Arc::new(FakeFeed(Mutex::new(vec![deleted(1), deleted(2)])));
+        let hub = Hub::new(0, stats.clone()).with_feed(feed).start();
+
+        // Event 1 is committed but never published.
+        hub.send(Publish { event: deleted(2) }).await.unwrap();
+        assert_eq!(broadcast_count(&stats, 2, GAP_TIMEOUT).await, 2);
+        assert_eq!(stats.sequence_gaps.load(Ordering::Relaxed), 0);
+    }
+
+    #[actix_web::test]
+    async fn gap_without_feed_is_skipped_after_timeout() {
+        let stats = Arc::new(HubStats::default());
+        let hub = Hub::new(0, stats.clone()).start();
+
+        hub.send(Publish { event: deleted(2) }).await.unwrap();
+        assert_eq!(broadcast_count(&stats, 1, GAP_TIMEOUT * 3).await, 1);
+        assert_eq!(stats.sequence_gaps.load(Ordering::Relaxed), 1);
     }
 }

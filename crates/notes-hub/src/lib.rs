@@ -36,7 +36,7 @@ mod stats;
 
 use std::time::Duration;
 
-pub use hub::Hub;
+pub use hub::{ChangeFeed, FetchFuture, Hub};
 pub use messages::{CloseAll, Evict, Join, Leave, Publish, SessionId};
 pub use session::{Session, SessionSettings};
 pub use stats::HubStats;
@@ -56,6 +56,10 @@ pub const OUTBOX_CAPACITY: usize = 256;
 /// as one frame or as fragments. Larger messages close the connection with
 /// 1009 (message too big).
 pub const MAX_INBOUND_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// How long the hub waits for a missing sequence number to be published
+/// before it reads it from the change log.
+pub const GAP_FETCH_DELAY: Duration = Duration::from_millis(200);
 
 /// How long the hub waits for a missing sequence number before it gives up
 /// on it and asks every client to resynchronize.

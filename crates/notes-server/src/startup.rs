@@ -12,11 +12,11 @@ use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, HttpMessage, HttpResponse, HttpServer, error::JsonPayloadError, web};
+use actix_web::{App, HttpMessage, HttpResponse, HttpServer, error::JsonPayloadError, error::QueryPayloadError, web};
 use anyhow::Context as _;
 use notes_auth::{JwtSecret, PasswordHasher, TokenKeys};
 use notes_core::UserId;
-use notes_hub::{CloseAll, Hub, HubStats, SessionSettings};
+use notes_hub::{ChangeFeed, CloseAll, FetchFuture, Hub, HubStats, SessionSettings};
 use notes_store::{OpenOptions, Store};
 use tracing::Instrument;
 
@@ -87,7 +87,8 @@ impl Application {
         let hub_stats = Arc::new(HubStats::default());
         let hub_arbiter = Arbiter::new();
         let stats = hub_stats.clone();
-        let hub = Hub::start_in_arbiter(&hub_arbiter.handle(), move |_| Hub::new(current_seq, stats));
+        let feed: Arc<dyn ChangeFeed> = Arc::new(StoreFeed(store.clone()));
+        let hub = Hub::start_in_arbiter(&hub_arbiter.handle(), move |_| Hub::new(current_seq, stats).with_feed(feed));
 
         let allowed_origins = if config.allowed_origins.is_empty() {
             default_origins(address)
@@ -193,6 +194,16 @@ fn default_origins(address: std::net::SocketAddr) -> Vec<String> {
     }
 }
 
+/// The store's change log as the hub's source of missed events.
+struct StoreFeed(Arc<dyn Store>);
+
+impl ChangeFeed for StoreFeed {
+    fn changes_since(&self, after: notes_core::Seq, limit: usize) -> FetchFuture {
+        let store = self.0.clone();
+        Box::pin(async move { store.changes_since(after, limit).await.map_err(|error| format!("{:#}", anyhow::Error::from(error))) })
+    }
+}
+
 /// Opens the store named by the configuration.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url();
@@ -263,6 +274,12 @@ fn json_error(error: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web:
     api_error.into()
 }
 
+/// Maps a query string that does not fit the handler's query type, such as a
+/// repeated `id`, to the usual JSON error body instead of actix's plain text.
+fn query_error(error: QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    ApiError::InvalidParameter { field: "query", message: format!("invalid query string: {error}") }.into()
+}
+
 async fn not_found() -> HttpResponse {
     actix_web::ResponseError::error_response(&ApiError::NotFound("no such route"))
 }
@@ -311,6 +328,7 @@ fn build_app(
     App::new()
         .app_data(web::Data::new(state))
         .app_data(json_config)
+        .app_data(web::QueryConfig::default().error_handler(query_error))
         .wrap(security_headers)
         .wrap(cors)
         .wrap_fn(|request, service| {
