@@ -285,7 +285,7 @@ impl Handler<Join> for Hub {
         if self.members.insert(join.id, member).is_none() {
             self.stats.live_sessions.fetch_add(1, Ordering::Relaxed);
         }
-        debug!(session_id = %join.id, user_id = %join.user_id, after_seq = join.after_seq, live = self.members.len(), "session joined the hub");
+        info!(session_id = %join.id, user_id = %join.user_id, after_seq = join.after_seq, live = self.members.len(), "session joined the hub");
     }
 }
 
@@ -294,7 +294,7 @@ impl Handler<Leave> for Hub {
 
     fn handle(&mut self, leave: Leave, _: &mut Self::Context) {
         if self.remove(leave.id).is_some() {
-            debug!(session_id = %leave.id, live = self.members.len(), "session left the hub");
+            info!(session_id = %leave.id, live = self.members.len(), "session left the hub");
         }
     }
 }
