@@ -238,25 +238,57 @@ fn load_secret(config: &Config) -> anyhow::Result<JwtSecret> {
 
     let path = config.data_dir.join(SECRET_FILE);
     match fs::read(&path) {
+        // An empty file can only be left by a crash while the secret was
+        // first written, before any token was signed with it.
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
+            tracing::warn!(path = %path.display(), "the secret file is empty; generating a new secret");
+            fs::remove_file(&path).with_context(|| format!("failed to remove {}", path.display()))?;
+            create_secret(&config.data_dir, &path)
+        }
         Ok(bytes) => {
             let trimmed = String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec();
             JwtSecret::new(trimmed).with_context(|| format!("the secret in {} is not usable", path.display()))
         }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            let secret = JwtSecret::generate();
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
+        Err(error) if error.kind() == io::ErrorKind::NotFound => create_secret(&config.data_dir, &path),
+        Err(error) => Err(error).with_context(|| format!("failed to read {}", path.display())),
+    }
+}
+
+/// Generates a secret and saves it at `path` so that a crash never leaves a
+/// partly written file: the secret goes to a temporary file that is synced,
+/// then linked to `path`. Linking fails if `path` exists, so when two servers
+/// start at once, the second one reads the first one's secret.
+fn create_secret(data_dir: &Path, path: &Path) -> anyhow::Result<JwtSecret> {
+    let secret = JwtSecret::generate();
+    let temporary = data_dir.join(format!("{SECRET_FILE}.{}.tmp", std::process::id()));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&temporary).with_context(|| format!("failed to create {}", temporary.display()))?;
+    file.write_all(secret.expose())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("failed to write {}", temporary.display()))?;
+
+    let linked = fs::hard_link(&temporary, path);
+    let _ = fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => {
+            if let Ok(directory) = fs::File::open(data_dir) {
+                let _ = directory.sync_all();
             }
-            let mut file = options.open(&path).with_context(|| format!("failed to create {}", path.display()))?;
-            file.write_all(secret.expose()).and_then(|()| file.sync_all()).with_context(|| format!("failed to write {}", path.display()))?;
             tracing::info!(path = %path.display(), "generated a new token signing secret");
             Ok(secret)
         }
-        Err(error) => Err(error).with_context(|| format!("failed to read {}", path.display())),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            let bytes = fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+            JwtSecret::new(String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec())
+                .with_context(|| format!("the secret in {} is not usable", path.display()))
+        }
+        Err(error) => Err(error).with_context(|| format!("failed to save {}", path.display())),
     }
 }
 
@@ -383,4 +415,52 @@ fn build_app(
                 .default_service(web::to(not_found)),
         )
         .service(routes::web_app::service(&web_dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::Cli;
+
+    fn config_in(dir: &Path) -> Config {
+        let dir = dir.to_string_lossy().into_owned();
+        Cli::try_parse_from(["notes-server", "--data-dir", &dir]).unwrap().config
+    }
+
+    #[test]
+    fn secret_is_generated_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+
+        let first = load_secret(&config).unwrap();
+        let second = load_secret(&config).unwrap();
+        assert_eq!(first.expose(), second.expose());
+
+        let path = dir.path().join(SECRET_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(Result::ok).map(|entry| entry.file_name()).collect();
+        assert_eq!(leftovers, [SECRET_FILE]);
+    }
+
+    #[test]
+    fn empty_secret_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(SECRET_FILE), b"").unwrap();
+        let secret = load_secret(&config_in(dir.path())).unwrap();
+        assert_eq!(fs::read(dir.path().join(SECRET_FILE)).unwrap(), secret.expose());
+    }
+
+    #[test]
+    fn short_secret_file_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(SECRET_FILE), b"too short").unwrap();
+        let error = load_secret(&config_in(dir.path())).unwrap_err();
+        assert!(format!("{error:#}").contains("at least 32 bytes"), "{error:#}");
+    }
 }
