@@ -2,6 +2,15 @@
 //! HTTP and WebSocket clients. One test binary, one module per area.
 
 mod helpers;
+mod support;
 
+mod access;
+mod accounts;
+mod bad_input;
+mod conflicts;
 mod lifecycle;
+mod limits;
+mod logging;
+mod tokens;
 mod websocket;
+mod ws_protocol;

@@ -154,7 +154,7 @@ async fn client_joining_mid_stream_sees_each_note_once() {
 
 #[actix_web::test]
 async fn stalled_client_is_closed_while_others_continue() {
-    let app = spawn_app_with(&["--ws-outbox", "16"]).await;
+    let app = spawn_app_with(&["--ws-outbox", "64"]).await;
     let alice = app.register("alice").await;
 
     let (mut stalled, _) = app.connect_with_snapshot(&alice).await;
@@ -163,10 +163,12 @@ async fn stalled_client_is_closed_while_others_continue() {
         readers.push(app.connect_with_snapshot(&alice).await.0);
     }
 
-    // Notes of about 60 KiB fill the stalled client's socket buffers and then
-    // its outbox of 16 messages, while the readers keep draining theirs.
+    // 200 notes of about 60 KiB (12 MB) fill the stalled client's socket
+    // buffers and then its outbox of 64 messages. The readers drain theirs,
+    // and the same buffers give them a slack of well over 100 messages when
+    // the test machine is busy.
     let content = "x".repeat(60 * 1024);
-    let count = 120;
+    let count = 200;
     let mut reader_tasks = Vec::new();
     for mut socket in readers {
         reader_tasks.push(tokio::spawn(async move {
@@ -219,6 +221,16 @@ async fn dead_connections_are_reaped_by_heartbeat() {
     for _ in 0..20 {
         silent.push(app.connect(&alice).await);
     }
+
+    // Every silent session joins first; the heartbeat then drops them.
+    let joined_by = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut peak = live_sessions(&app).await;
+    while peak < 20 && tokio::time::Instant::now() < joined_by {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        peak = peak.max(live_sessions(&app).await);
+    }
+    assert!(peak > 0, "the silent sessions joined the hub before being dropped");
+
     let metrics_wait = tokio::time::Instant::now() + Duration::from_secs(5);
     let mut live = usize::MAX;
     while tokio::time::Instant::now() < metrics_wait {
@@ -271,7 +283,13 @@ async fn client_close_is_answered_and_session_leaves() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
     let (mut socket, _) = app.connect_with_snapshot(&alice).await;
-    assert_eq!(live_sessions(&app).await, 1);
+
+    // The session joins the hub just after it queues the snapshot.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while live_sessions(&app).await != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "session joined the hub");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     socket.send(Message::Close(None)).await.unwrap();
     let frame = expect_close(&mut socket, Duration::from_secs(5)).await;
