@@ -17,8 +17,8 @@
 mod password;
 mod token;
 
-pub use password::{PasswordHasher, DEFAULT_BCRYPT_COST};
-pub use token::{unix_now, Claims, IssuedToken, JwtSecret, TokenKeys, DEFAULT_TOKEN_TTL, LEEWAY, MIN_SECRET_BYTES};
+pub use password::{DEFAULT_BCRYPT_COST, PasswordHasher};
+pub use token::{Claims, DEFAULT_TOKEN_TTL, IssuedToken, JwtSecret, LEEWAY, MIN_SECRET_BYTES, TokenKeys, unix_now};
 
 /// Why a password or token operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -56,9 +56,9 @@ impl PasswordHasher {
     /// Login calls this when no account has the email, so the response time
     /// does not tell whether an email is registered.
     pub fn verify_dummy(&self, password: &Password) -> bool {
-        let dummy = self.dummy_hash.get_or_init(|| {
-            bcrypt::hash("dummy password for unknown accounts", self.cost).unwrap_or_default()
-        });
+        let dummy = self
+            .dummy_hash
+            .get_or_init(|| bcrypt::hash("dummy password for unknown accounts", self.cost).unwrap_or_default());
         let _ = bcrypt::verify(password.expose(), dummy);
         false
     }

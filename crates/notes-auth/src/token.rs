@@ -106,8 +106,10 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "sub"]);
 
         let keys = Self {
-            encoding: EncodingKey::from_secret(secret.expose()).map_err(|error| AuthError::Internal(format!("invalid signing key: {error}")))?,
-            decoding: DecodingKey::from_secret(secret.expose()).map_err(|error| AuthError::Internal(format!("invalid signing key: {error}")))?,
+            encoding: EncodingKey::from_secret(secret.expose())
+                .map_err(|error| AuthError::Internal(format!("invalid signing key: {error}")))?,
+            decoding: DecodingKey::from_secret(secret.expose())
+                .map_err(|error| AuthError::Internal(format!("invalid signing key: {error}")))?,
             validation,
             ttl,
         };

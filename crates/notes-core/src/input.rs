@@ -248,11 +248,7 @@ pub struct NoteUpdate {
 impl NoteUpdate {
     /// Validates a title and content.
     pub fn new(title: &str, content: &str, expected_version: Option<u64>) -> Result<Self, ValidationError> {
-        Ok(Self {
-            title: validate_title(title)?,
-            content: validate_content(content)?,
-            expected_version,
-        })
+        Ok(Self { title: validate_title(title)?, content: validate_content(content)?, expected_version })
     }
 }
 
@@ -333,7 +329,16 @@ mod tests {
 
     #[test]
     fn username_rejects_empty_control_and_invisible() {
-        for bad in ["", "   ", "\u{200B}\u{200B}", "\u{3164}", "\u{FEFF} \u{2060}", "al\u{0000}ice", "bob\u{0007}", "a\u{009F}b"] {
+        for bad in [
+            "",
+            "   ",
+            "\u{200B}\u{200B}",
+            "\u{3164}",
+            "\u{FEFF} \u{2060}",
+            "al\u{0000}ice",
+            "bob\u{0007}",
+            "a\u{009F}b",
+        ] {
             let error = Username::parse(bad).unwrap_err();
             assert_eq!(error.field, "username", "input {bad:?}");
         }
@@ -354,7 +359,16 @@ mod tests {
 
     #[test]
     fn email_rejects_bad_syntax() {
-        for bad in ["", "alice", "alice@", "@example.com", "alice@localhost", "Alice <alice@example.com>", "a b@example.com", "alice@[127.0.0.1]"] {
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "alice@localhost",
+            "Alice <alice@example.com>",
+            "a b@example.com",
+            "alice@[127.0.0.1]",
+        ] {
             let error = Email::parse(bad).unwrap_err();
             assert_eq!(error.field, "email", "input {bad:?}");
         }

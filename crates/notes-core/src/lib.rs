@@ -29,8 +29,8 @@ pub use error::{RuleError, ValidationError};
 pub use event::{ChangeEvent, ChangeKind, Seq};
 pub use id::{NoteId, UserId};
 pub use input::{
-    Email, NewNote, NoteUpdate, Password, Registration, Username, CONTENT_MAX_CHARS,
-    PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES, TITLE_MAX_CHARS, USERNAME_MAX_CHARS,
+    CONTENT_MAX_CHARS, Email, NewNote, NoteUpdate, PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES, Password, Registration,
+    TITLE_MAX_CHARS, USERNAME_MAX_CHARS, Username,
 };
 pub use note::Note;
 pub use user::{PasswordHash, StoredUser, User};

@@ -47,11 +47,7 @@ impl Note {
 
     /// Checks that `actor` may delete this note.
     pub fn check_delete(&self, actor: UserId) -> Result<(), RuleError> {
-        if self.user_id == actor {
-            Ok(())
-        } else {
-            Err(RuleError::NotOwner)
-        }
+        if self.user_id == actor { Ok(()) } else { Err(RuleError::NotOwner) }
     }
 
     /// Returns the note after `actor` applies `update`, or the rule it breaks.
@@ -71,13 +67,7 @@ impl Note {
         }
 
         let updated_at = crate::now().max(self.updated_at);
-        Ok(Note {
-            title: update.title,
-            content: update.content,
-            updated_at,
-            version: self.version + 1,
-            ..self.clone()
-        })
+        Ok(Note { title: update.title, content: update.content, updated_at, version: self.version + 1, ..self.clone() })
     }
 }
 

@@ -65,12 +65,7 @@ impl StoredUser {
     /// whose password has already been hashed.
     pub fn new(username: String, email: &Email, password_hash: PasswordHash) -> Self {
         Self {
-            user: User {
-                id: UserId::new(),
-                username,
-                email: email.as_str().to_owned(),
-                created: crate::now(),
-            },
+            user: User { id: UserId::new(), username, email: email.as_str().to_owned(), created: crate::now() },
             password_hash,
         }
     }

@@ -133,7 +133,9 @@ impl Hub {
                         hub.accept(event);
                     }
                 }
-                Err(cause) => warn!(after, error = %cause, "reading missing events from the change log failed; will retry"),
+                Err(cause) => {
+                    warn!(after, error = %cause, "reading missing events from the change log failed; will retry")
+                }
             }
         }));
     }
@@ -331,15 +333,8 @@ mod tests {
 
     impl ChangeFeed for FakeFeed {
         fn changes_since(&self, after: Seq, limit: usize) -> FetchFuture {
-            let events: Vec<ChangeEvent> = self
-                .0
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|event| event.seq > after)
-                .take(limit)
-                .cloned()
-                .collect();
+            let events: Vec<ChangeEvent> =
+                self.0.lock().unwrap().iter().filter(|event| event.seq > after).take(limit).cloned().collect();
             Box::pin(async move { Ok(events) })
         }
     }

@@ -10,11 +10,13 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use bytestring::ByteString;
 use notes_core::{Seq, UserId};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, info, warn, Instrument, Span};
+use tracing::{Instrument, Span, debug, info, warn};
 
 use crate::hub::Hub;
 use crate::messages::{Evict, Join, Leave, SessionId};
-use crate::{CLIENT_TIMEOUT, CLOSE_GRACE, CLOSE_TOKEN_EXPIRED, HEARTBEAT_INTERVAL, MAX_INBOUND_MESSAGE_BYTES, OUTBOX_CAPACITY};
+use crate::{
+    CLIENT_TIMEOUT, CLOSE_GRACE, CLOSE_TOKEN_EXPIRED, HEARTBEAT_INTERVAL, MAX_INBOUND_MESSAGE_BYTES, OUTBOX_CAPACITY,
+};
 
 /// A message waiting in a session's outbox for the writer task.
 #[derive(Debug)]
@@ -144,7 +146,9 @@ impl Session {
         let (code, reason) = match &error {
             ProtocolError::Overflow => (1009, "message too big"),
             ProtocolError::Io(io_error) if io_error.kind() == io::ErrorKind::InvalidData => (1007, "invalid UTF-8"),
-            ProtocolError::Io(io_error) if io_error.to_string().contains("continuation size") => (1009, "message too big"),
+            ProtocolError::Io(io_error) if io_error.to_string().contains("continuation size") => {
+                (1009, "message too big")
+            }
             _ => (1002, "protocol error"),
         };
         let _entered = self.span.enter();
@@ -159,7 +163,9 @@ impl Session {
         // Anything else is answered with an error message and ignored.
         let reply = match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(value) if value.get("type").and_then(|kind| kind.as_str()) == Some("ping") => r#"{"type":"pong"}"#,
-            Ok(_) => r#"{"type":"error","data":{"code":"unknown_message","message":"the only message a client may send is {\"type\":\"ping\"}"}}"#,
+            Ok(_) => {
+                r#"{"type":"error","data":{"code":"unknown_message","message":"the only message a client may send is {\"type\":\"ping\"}"}}"#
+            }
             Err(_) => r#"{"type":"error","data":{"code":"invalid_message","message":"messages must be JSON objects"}}"#,
         };
         self.send(Outbound::Text(ByteString::from_static(reply)), ctx);
@@ -187,7 +193,13 @@ impl Actor for Session {
             self.close_with(1011, "could not queue the snapshot", ctx);
             return;
         }
-        self.hub.do_send(Join { id: self.id, user_id: self.user_id, after_seq: seq, outbox: self.outbox.clone(), addr: ctx.address() });
+        self.hub.do_send(Join {
+            id: self.id,
+            user_id: self.user_id,
+            after_seq: seq,
+            outbox: self.outbox.clone(),
+            addr: ctx.address(),
+        });
 
         ctx.run_interval(self.settings.heartbeat_interval, |session, ctx| {
             if session.last_heard.elapsed() > session.settings.client_timeout {

@@ -93,7 +93,8 @@ pub fn session_cookie(issued: &IssuedToken, max_age_seconds: i64, secure: bool) 
 
 /// Builds a cookie that removes the session cookie.
 pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
-    let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).same_site(SameSite::Strict).secure(secure).finish();
+    let mut cookie =
+        Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).same_site(SameSite::Strict).secure(secure).finish();
     cookie.make_removal();
     cookie
 }

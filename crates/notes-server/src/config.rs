@@ -136,7 +136,8 @@ mod tests {
 
     #[test]
     fn origins_split_on_commas() {
-        let cli = Cli::try_parse_from(["notes-server", "--allowed-origins", "https://a.example,https://b.example"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["notes-server", "--allowed-origins", "https://a.example,https://b.example"]).unwrap();
         assert_eq!(cli.config.allowed_origins, ["https://a.example", "https://b.example"]);
     }
 

@@ -110,7 +110,9 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => ApiError::NotFound("note not found"),
             StoreError::Conflict(_) => ApiError::EmailTaken,
-            StoreError::Rule(RuleError::NotOwner) => ApiError::Forbidden("only the owner of a note may change or delete it"),
+            StoreError::Rule(RuleError::NotOwner) => {
+                ApiError::Forbidden("only the owner of a note may change or delete it")
+            }
             StoreError::Rule(RuleError::VersionConflict { current, .. }) => ApiError::VersionConflict(current),
             other => ApiError::internal(other),
         }
@@ -120,7 +122,9 @@ impl From<StoreError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_) | ApiError::Validation(_) | ApiError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson(_) | ApiError::Validation(_) | ApiError::InvalidParameter { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Unauthorized | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -20,4 +20,4 @@ pub mod startup;
 pub mod state;
 
 pub use config::{Cli, Command, Config};
-pub use startup::{Application, ShutdownHandle, JSON_BODY_LIMIT};
+pub use startup::{Application, JSON_BODY_LIMIT, ShutdownHandle};

@@ -70,9 +70,15 @@ async fn export(config: notes_server::Config) -> anyhow::Result<()> {
 
 async fn import(config: notes_server::Config, path: &std::path::Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))?;
-    let file: ExportFile = serde_json::from_str(&text).with_context(|| format!("{} is not a notes export file", path.display()))?;
+    let file: ExportFile =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a notes export file", path.display()))?;
     if file.format != EXPORT_FORMAT || file.version != EXPORT_VERSION {
-        anyhow::bail!("{} has format {:?} version {}; this program reads {EXPORT_FORMAT:?} version {EXPORT_VERSION}", path.display(), file.format, file.version);
+        anyhow::bail!(
+            "{} has format {:?} version {}; this program reads {EXPORT_FORMAT:?} version {EXPORT_VERSION}",
+            path.display(),
+            file.format,
+            file.version
+        );
     }
 
     let store = notes_server::startup::open_store(&config).await?;

@@ -73,7 +73,8 @@ impl Application {
     /// Must run inside an actix system (`#[actix_web::main]` or
     /// `#[actix_web::test]`), because it starts the hub actor.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(config.addr).with_context(|| format!("failed to listen on {}", config.addr))?;
+        let listener =
+            TcpListener::bind(config.addr).with_context(|| format!("failed to listen on {}", config.addr))?;
         let address = listener.local_addr().context("failed to read the listening address")?;
 
         ensure_data_dir(&config.data_dir)?;
@@ -200,14 +201,17 @@ struct StoreFeed(Arc<dyn Store>);
 impl ChangeFeed for StoreFeed {
     fn changes_since(&self, after: notes_core::Seq, limit: usize) -> FetchFuture {
         let store = self.0.clone();
-        Box::pin(async move { store.changes_since(after, limit).await.map_err(|error| format!("{:#}", anyhow::Error::from(error))) })
+        Box::pin(async move {
+            store.changes_since(after, limit).await.map_err(|error| format!("{:#}", anyhow::Error::from(error)))
+        })
     }
 }
 
 /// Opens the store named by the configuration.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url();
-    let options = OpenOptions { change_log_capacity: config.change_log_capacity, max_connections: config.db_max_connections };
+    let options =
+        OpenOptions { change_log_capacity: config.change_log_capacity, max_connections: config.db_max_connections };
     notes_store::open(&url, &options)
         .await
         .with_context(|| format!("failed to open the store at {}", notes_store::redact_url(&url)))
@@ -294,7 +298,9 @@ fn create_secret(data_dir: &Path, path: &Path) -> anyhow::Result<JwtSecret> {
 
 fn json_error(error: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
     let api_error = match error {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::PayloadTooLarge(JSON_BODY_LIMIT),
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::PayloadTooLarge(JSON_BODY_LIMIT)
+        }
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
         JsonPayloadError::Deserialize(error) => ApiError::InvalidJson(format!("invalid JSON body: {error}")),
         JsonPayloadError::Payload(error) => match error {
@@ -354,7 +360,10 @@ fn build_app(
     let json_config = web::JsonConfig::default()
         .limit(JSON_BODY_LIMIT)
         .content_type_required(true)
-        .content_type(|mime| mime.type_() == "application" && (mime.subtype() == "json" || mime.suffix().is_some_and(|suffix| suffix == "json")))
+        .content_type(|mime| {
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|suffix| suffix == "json"))
+        })
         .error_handler(json_error);
 
     App::new()
@@ -390,13 +399,33 @@ fn build_app(
         .route("/healthz", web::get().to(routes::health::health))
         .route("/readyz", web::get().to(routes::health::health))
         .route("/metrics", web::get().to(routes::metrics::metrics))
-        .service(web::resource("/ws").route(web::get().to(routes::ws::websocket)).default_service(web::to(method_not_allowed)))
+        .service(
+            web::resource("/ws")
+                .route(web::get().to(routes::ws::websocket))
+                .default_service(web::to(method_not_allowed)),
+        )
         .service(
             web::scope("/api")
-                .service(web::resource("/register").route(web::post().to(routes::users::register)).default_service(web::to(method_not_allowed)))
-                .service(web::resource("/login").route(web::post().to(routes::users::login)).default_service(web::to(method_not_allowed)))
-                .service(web::resource("/logout").route(web::post().to(routes::users::logout)).default_service(web::to(method_not_allowed)))
-                .service(web::resource("/me").route(web::get().to(routes::users::me)).default_service(web::to(method_not_allowed)))
+                .service(
+                    web::resource("/register")
+                        .route(web::post().to(routes::users::register))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/login")
+                        .route(web::post().to(routes::users::login))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/logout")
+                        .route(web::post().to(routes::users::logout))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/me")
+                        .route(web::get().to(routes::users::me))
+                        .default_service(web::to(method_not_allowed)),
+                )
                 .service(
                     web::resource("/notes")
                         .route(web::get().to(routes::notes::list_notes))
@@ -444,7 +473,8 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
-        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(Result::ok).map(|entry| entry.file_name()).collect();
+        let leftovers: Vec<_> =
+            fs::read_dir(dir.path()).unwrap().filter_map(Result::ok).map(|entry| entry.file_name()).collect();
         assert_eq!(leftovers, [SECRET_FILE]);
     }
 

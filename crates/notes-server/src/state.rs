@@ -57,8 +57,6 @@ impl HashingPool {
         let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
         let hasher = self.hasher.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| work(&hasher)))
-            .await
-            .map_err(ApiError::internal)
+        tokio::task::spawn_blocking(move || span.in_scope(|| work(&hasher))).await.map_err(ApiError::internal)
     }
 }

@@ -30,9 +30,9 @@ mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use std::sync::Arc;
 #[cfg(feature = "sqlite")]
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use notes_core::{ChangeEvent, Email, NewNote, Note, NoteId, NoteUpdate, Seq, StoredUser, User, UserId};

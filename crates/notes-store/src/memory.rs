@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
-use notes_core::{
-    ChangeEvent, ChangeKind, Email, NewNote, Note, NoteId, NoteUpdate, Seq, StoredUser, User, UserId,
-};
+use notes_core::{ChangeEvent, ChangeKind, Email, NewNote, Note, NoteId, NoteUpdate, Seq, StoredUser, User, UserId};
 
 use crate::{Committed, DEFAULT_CHANGE_LOG_CAPACITY, Dump, Snapshot, Store, StoreError, sort_newest_first};
 

@@ -11,8 +11,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::sql::{
-    check_applied_versions, conflict_or_backend, decode_event, encode_event, from_db_int, kind_name,
-    map_migrate_error, replay_bounds, to_db_int,
+    check_applied_versions, conflict_or_backend, decode_event, encode_event, from_db_int, kind_name, map_migrate_error,
+    replay_bounds, to_db_int,
 };
 use crate::{Committed, Dump, OpenOptions, Snapshot, Store, StoreError, redact_url};
 
@@ -72,10 +72,7 @@ impl PostgresStore {
 
     /// Starts a read-only transaction whose reads all see one committed state.
     async fn begin_consistent_read(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .await
-            .map_err(StoreError::backend)
+        self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await.map_err(StoreError::backend)
     }
 }
 

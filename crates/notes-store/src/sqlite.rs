@@ -140,11 +140,12 @@ fn database_path(path_or_url: &str) -> Result<PathBuf, StoreError> {
 
 /// Rejects a database from a newer program, then runs pending migrations.
 async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
-    let has_migrations_table: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')")
-            .fetch_one(writer)
-            .await
-            .map_err(StoreError::backend)?;
+    let has_migrations_table: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(writer)
+    .await
+    .map_err(StoreError::backend)?;
     if has_migrations_table {
         let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
             .fetch_all(writer)
@@ -159,7 +160,10 @@ async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
 pub async fn open_in_dir(data_dir: &Path, options: &OpenOptions) -> Result<SqliteStore, StoreError> {
     let path = data_dir.join("notes.db");
     let path = path.to_str().ok_or_else(|| {
-        StoreError::Incompatible(format!("data folder {} is not valid UTF-8; choose another folder", data_dir.display()))
+        StoreError::Incompatible(format!(
+            "data folder {} is not valid UTF-8; choose another folder",
+            data_dir.display()
+        ))
     })?;
     SqliteStore::open(path, options).await
 }
@@ -242,19 +246,12 @@ async fn insert_note(conn: &mut SqliteConnection, note: &Note) -> Result<(), Sto
 }
 
 async fn select_notes(conn: &mut SqliteConnection) -> Result<Vec<Note>, StoreError> {
-    let rows = sqlx::query(SELECT_ALL_NOTES)
-        .fetch_all(conn)
-        .await
-        .map_err(StoreError::backend)?;
+    let rows = sqlx::query(SELECT_ALL_NOTES).fetch_all(conn).await.map_err(StoreError::backend)?;
     rows.iter().map(note_from_row).collect()
 }
 
 async fn select_note(conn: &mut SqliteConnection, id: NoteId) -> Result<Option<Note>, StoreError> {
-    let row = sqlx::query(SELECT_NOTE)
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await
-        .map_err(StoreError::backend)?;
+    let row = sqlx::query(SELECT_NOTE).bind(id.to_string()).fetch_optional(conn).await.map_err(StoreError::backend)?;
     row.as_ref().map(note_from_row).transpose()
 }
 
@@ -467,12 +464,13 @@ impl Store for SqliteStore {
 
     async fn changes_since(&self, after: Seq, limit: usize) -> Result<Vec<ChangeEvent>, StoreError> {
         let (after, limit) = replay_bounds(after, limit);
-        let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.readers)
-            .await
-            .map_err(StoreError::backend)?;
+        let payloads: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.readers)
+                .await
+                .map_err(StoreError::backend)?;
         payloads.iter().map(|payload| decode_event(payload)).collect()
     }
 

@@ -38,7 +38,10 @@ pub async fn reopen_keeps_everything(url: String) {
     let bob = register(&*store, "bob").await;
     let edited_note = store.create_note(&alice, new_note("kept")).await.unwrap().note;
     let deleted_note = store.create_note(&bob, new_note("gone")).await.unwrap().note;
-    store.update_note(alice.id, edited_note.id, NoteUpdate::new("kept, edited", "more", Some(1)).unwrap()).await.unwrap();
+    store
+        .update_note(alice.id, edited_note.id, NoteUpdate::new("kept, edited", "more", Some(1)).unwrap())
+        .await
+        .unwrap();
     store.delete_note(bob.id, deleted_note.id).await.unwrap();
 
     let dump = store.export().await.unwrap();
@@ -175,7 +178,8 @@ pub async fn concurrent_mixed_writes_fail_only_by_rule(url: String) {
     // Every committed write, and nothing else, took a sequence number.
     let seq_after = store.current_seq().await.unwrap();
     assert_eq!(seq_after - seq_before, committed);
-    let replayed: Vec<u64> = store.changes_since(seq_before, 100).await.unwrap().iter().map(|event| event.seq).collect();
+    let replayed: Vec<u64> =
+        store.changes_since(seq_before, 100).await.unwrap().iter().map(|event| event.seq).collect();
     assert_eq!(replayed, (seq_before + 1..=seq_after).collect::<Vec<_>>());
 }
 

@@ -15,11 +15,31 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let stats = &state.hub_stats;
     let series: [(&str, &str, &str, &AtomicU64); 6] = [
         ("notes_ws_sessions", "gauge", "WebSocket sessions joined to the hub", &stats.live_sessions),
-        ("notes_ws_events_broadcast_total", "counter", "Change events delivered in order by the hub", &stats.events_broadcast),
+        (
+            "notes_ws_events_broadcast_total",
+            "counter",
+            "Change events delivered in order by the hub",
+            &stats.events_broadcast,
+        ),
         ("notes_ws_deliveries_total", "counter", "Messages handed to session outboxes", &stats.deliveries),
-        ("notes_ws_deliveries_dropped_total", "counter", "Messages not delivered because an outbox was full or closed", &stats.deliveries_dropped),
-        ("notes_ws_slow_client_closes_total", "counter", "Sessions closed with 4008 because they fell behind", &stats.slow_client_closes),
-        ("notes_ws_sequence_gaps_total", "counter", "Times the hub skipped a missing sequence number", &stats.sequence_gaps),
+        (
+            "notes_ws_deliveries_dropped_total",
+            "counter",
+            "Messages not delivered because an outbox was full or closed",
+            &stats.deliveries_dropped,
+        ),
+        (
+            "notes_ws_slow_client_closes_total",
+            "counter",
+            "Sessions closed with 4008 because they fell behind",
+            &stats.slow_client_closes,
+        ),
+        (
+            "notes_ws_sequence_gaps_total",
+            "counter",
+            "Times the hub skipped a missing sequence number",
+            &stats.sequence_gaps,
+        ),
     ];
 
     let mut body = String::new();

@@ -45,7 +45,10 @@ pub struct IdQuery {
 
 fn parse_id(raw: Option<&str>) -> Result<NoteId, ApiError> {
     let raw = raw.ok_or(ApiError::InvalidParameter { field: "id", message: "id is required".into() })?;
-    raw.trim().parse().map_err(|_| ApiError::InvalidParameter { field: "id", message: format!("id must be a UUID, got {:?}", truncate(raw, 64)) })
+    raw.trim().parse().map_err(|_| ApiError::InvalidParameter {
+        field: "id",
+        message: format!("id must be a UUID, got {:?}", truncate(raw, 64)),
+    })
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -77,13 +80,21 @@ pub async fn list_notes(state: web::Data<AppState>, _auth: AuthUser) -> Result<H
 }
 
 /// `GET /api/notes/{id}`.
-pub async fn get_note(state: web::Data<AppState>, _auth: AuthUser, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_note(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(Some(&path))?;
     Ok(HttpResponse::Ok().json(state.store.get_note(id).await?))
 }
 
 /// `POST /api/notes`: creates a note owned by the caller.
-pub async fn create_note(state: web::Data<AppState>, auth: AuthUser, body: web::Json<CreateBody>) -> Result<HttpResponse, ApiError> {
+pub async fn create_note(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
     let input = NewNote::new(&body.title, &body.content)?;
     let store = state.store.clone();
     let owner = auth.user;
@@ -92,7 +103,12 @@ pub async fn create_note(state: web::Data<AppState>, auth: AuthUser, body: web::
     Ok(HttpResponse::Created().json(committed.note))
 }
 
-async fn update(state: web::Data<AppState>, auth: AuthUser, id: NoteId, body: UpdateBody) -> Result<HttpResponse, ApiError> {
+async fn update(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: NoteId,
+    body: UpdateBody,
+) -> Result<HttpResponse, ApiError> {
     let update = NoteUpdate::new(&body.title, &body.content, body.version)?;
     let store = state.store.clone();
     let actor = auth.user.id;
@@ -102,14 +118,23 @@ async fn update(state: web::Data<AppState>, auth: AuthUser, id: NoteId, body: Up
 }
 
 /// `PUT /api/notes`: updates the note named by the body's id.
-pub async fn update_note_by_body(state: web::Data<AppState>, auth: AuthUser, body: web::Json<UpdateBody>) -> Result<HttpResponse, ApiError> {
+pub async fn update_note_by_body(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<UpdateBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let id = parse_id(body.id.as_deref())?;
     update(state, auth, id, body).await
 }
 
 /// `PUT /api/notes/{id}`: updates the note named by the path.
-pub async fn update_note(state: web::Data<AppState>, auth: AuthUser, path: web::Path<String>, body: web::Json<UpdateBody>) -> Result<HttpResponse, ApiError> {
+pub async fn update_note(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<UpdateBody>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(Some(&path))?;
     update(state, auth, id, body.into_inner()).await
 }
@@ -123,13 +148,21 @@ async fn delete(state: web::Data<AppState>, auth: AuthUser, id: NoteId) -> Resul
 }
 
 /// `DELETE /api/notes?id=ID`.
-pub async fn delete_note_by_query(state: web::Data<AppState>, auth: AuthUser, query: web::Query<IdQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_note_by_query(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<IdQuery>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(query.id.as_deref())?;
     delete(state, auth, id).await
 }
 
 /// `DELETE /api/notes/{id}`.
-pub async fn delete_note(state: web::Data<AppState>, auth: AuthUser, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_note(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(Some(&path))?;
     delete(state, auth, id).await
 }

@@ -34,7 +34,12 @@ fn is_https(request: &HttpRequest) -> bool {
     request.connection_info().scheme() == "https"
 }
 
-fn signed_in(state: &AppState, request: &HttpRequest, user: &User, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
+fn signed_in(
+    state: &AppState,
+    request: &HttpRequest,
+    user: &User,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ApiError> {
     let issued = state.tokens.issue(user.id).map_err(ApiError::internal)?;
     let max_age = i64::try_from(state.tokens.ttl().as_secs()).unwrap_or(i64::MAX);
     Ok(HttpResponse::build(status)
@@ -43,7 +48,11 @@ fn signed_in(state: &AppState, request: &HttpRequest, user: &User, status: actix
 }
 
 /// `POST /api/register`: creates a user and signs it in.
-pub async fn register(state: web::Data<AppState>, request: HttpRequest, body: web::Json<RegisterBody>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let registration = Registration::new(&body.username, &body.email, body.password)?;
 
@@ -61,17 +70,25 @@ pub async fn register(state: web::Data<AppState>, request: HttpRequest, body: we
 /// An unknown email costs the same bcrypt work as a wrong password and gets
 /// the same response, so neither timing nor body tells whether an email is
 /// registered.
-pub async fn login(state: web::Data<AppState>, request: HttpRequest, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = Email::parse(&body.email)?;
     let password = Password::for_login(body.password)?;
 
     let stored = state.store.user_by_email(&email).await?;
     let verified = match stored.clone() {
-        Some(user) => state.hashing.run(move |hasher| hasher.verify(&password, &user.password_hash)).await?.unwrap_or_else(|error| {
-            tracing::error!(error = %error, "stored password hash could not be read; treating the login as failed");
-            false
-        }),
+        Some(user) => state
+            .hashing
+            .run(move |hasher| hasher.verify(&password, &user.password_hash))
+            .await?
+            .unwrap_or_else(|error| {
+                tracing::error!(error = %error, "stored password hash could not be read; treating the login as failed");
+                false
+            }),
         None => state.hashing.run(move |hasher| hasher.verify_dummy(&password)).await?,
     };
 

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use actix_files::{Files, NamedFile};
+use actix_web::HttpResponse;
 use actix_web::dev::{ServiceRequest, ServiceResponse, fn_service};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::HttpResponse;
 
 /// Shown at `/` when the web app has not been built.
 const NOT_BUILT_PAGE: &str = r#"<!doctype html>
@@ -29,10 +29,8 @@ pub fn service(dir: &Path) -> Files {
         tracing::warn!(web_dir = %dir.display(), "web app not built; serving a placeholder page at /");
     }
     let fallback_index = index.clone();
-    Files::new("/", dir)
-        .index_file("index.html")
-        .use_etag(true)
-        .default_handler(fn_service(move |request: ServiceRequest| {
+    Files::new("/", dir).index_file("index.html").use_etag(true).default_handler(fn_service(
+        move |request: ServiceRequest| {
             let index: PathBuf = fallback_index.clone();
             async move {
                 let (request, _) = request.into_parts();
@@ -46,7 +44,8 @@ pub fn service(dir: &Path) -> Files {
                 };
                 Ok(ServiceResponse::new(request, response))
             }
-        }))
+        },
+    ))
 }
 
 /// Sets `Cache-Control` on static responses: hashed assets for a year,

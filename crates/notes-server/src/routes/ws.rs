@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use notes_core::Note;
 use serde::Serialize;
 
-use crate::auth::{authenticate, bearer_token, SESSION_COOKIE};
+use crate::auth::{SESSION_COOKIE, authenticate, bearer_token};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -56,7 +56,11 @@ fn upgrade_token(request: &HttpRequest) -> Option<String> {
 
 /// `GET /ws`: authenticates, checks the origin, takes a snapshot and starts a
 /// session actor. Every rejection happens before the 101 response.
-pub async fn websocket(state: web::Data<AppState>, request: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn websocket(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     check_origin(&state, &request)?;
     let token = upgrade_token(&request).ok_or_else(|| {
         tracing::debug!("websocket upgrade without a token");

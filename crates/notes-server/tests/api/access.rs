@@ -23,9 +23,22 @@ async fn other_users_cannot_change_a_note() {
     let (mut watcher, _) = app.connect_with_snapshot(&app.register("watcher").await).await;
 
     let attempts = [
-        ("PUT item route", app.client.put(app.url(&format!("/api/notes/{id}"))).json(&json!({"title": "bob's now", "content": "", "version": 1}))),
-        ("PUT item route without version", app.client.put(app.url(&format!("/api/notes/{id}"))).json(&json!({"title": "bob's now"}))),
-        ("PUT collection route", app.client.put(app.url("/api/notes")).json(&json!({"id": id, "title": "bob's now", "content": "", "version": 1}))),
+        (
+            "PUT item route",
+            app.client
+                .put(app.url(&format!("/api/notes/{id}")))
+                .json(&json!({"title": "bob's now", "content": "", "version": 1})),
+        ),
+        (
+            "PUT item route without version",
+            app.client.put(app.url(&format!("/api/notes/{id}"))).json(&json!({"title": "bob's now"})),
+        ),
+        (
+            "PUT collection route",
+            app.client
+                .put(app.url("/api/notes"))
+                .json(&json!({"id": id, "title": "bob's now", "content": "", "version": 1})),
+        ),
         ("DELETE item route", app.client.delete(app.url(&format!("/api/notes/{id}")))),
         ("DELETE query route", app.client.delete(app.url(&format!("/api/notes?id={id}")))),
     ];
@@ -96,7 +109,16 @@ async fn owner_and_id_fields_in_bodies_are_ignored() {
     assert_eq!(event["data"], updated);
 
     // Bob's note was not touched by either request.
-    let fetched: Value = app.client.get(app.url(&format!("/api/notes/{bobs_id}"))).bearer_auth(&bob.token).send().await.unwrap().json().await.unwrap();
+    let fetched: Value = app
+        .client
+        .get(app.url(&format!("/api/notes/{bobs_id}")))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(fetched, bobs_note);
     assert_silent(&mut watcher, Duration::from_millis(300)).await;
     app.assert_healthy().await;
@@ -119,7 +141,8 @@ async fn upgrade_with_origin(app: &TestApp, user: &TestUser, origin: Option<&str
             (response.status().as_u16(), None)
         }
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            let body = response.body().as_deref().map(|bytes| serde_json::from_slice(bytes).expect("rejection body is JSON"));
+            let body =
+                response.body().as_deref().map(|bytes| serde_json::from_slice(bytes).expect("rejection body is JSON"));
             (response.status().as_u16(), body)
         }
         Err(other) => panic!("expected a response to the upgrade, got {other}"),
@@ -174,7 +197,8 @@ async fn preflight(app: &TestApp, origin: &str) -> (StatusCode, HeaderMap) {
 
 /// Sends `GET /api/notes` with a token and an `Origin`.
 async fn cross_origin_get(app: &TestApp, user: &TestUser, origin: &str) -> (StatusCode, HeaderMap) {
-    let response = app.client.get(app.url("/api/notes")).bearer_auth(&user.token).header("origin", origin).send().await.unwrap();
+    let response =
+        app.client.get(app.url("/api/notes")).bearer_auth(&user.token).header("origin", origin).send().await.unwrap();
     (response.status(), response.headers().clone())
 }
 
@@ -186,7 +210,8 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn assert_allows(headers: &HeaderMap, origin: &str, context: &str) {
     assert_eq!(header(headers, "access-control-allow-origin"), Some(origin), "{context}: the origin is echoed exactly");
     assert_eq!(header(headers, "access-control-allow-credentials"), Some("true"), "{context}");
-    let vary: Vec<&str> = headers.get_all("vary").iter().flat_map(|value| value.to_str().unwrap().split(',')).map(str::trim).collect();
+    let vary: Vec<&str> =
+        headers.get_all("vary").iter().flat_map(|value| value.to_str().unwrap().split(',')).map(str::trim).collect();
     assert!(vary.iter().any(|name| name.eq_ignore_ascii_case("origin")), "{context}: Vary names Origin: {vary:?}");
 }
 
@@ -225,9 +250,15 @@ async fn cors_allows_only_configured_origins() {
 
     for origin in foreign {
         let (_, headers) = preflight(&app, origin).await;
-        assert!(headers.get("access-control-allow-origin").is_none(), "preflight from {origin} with an allow list: {headers:?}");
+        assert!(
+            headers.get("access-control-allow-origin").is_none(),
+            "preflight from {origin} with an allow list: {headers:?}"
+        );
         let (_, headers) = cross_origin_get(&app, &alice, origin).await;
-        assert!(headers.get("access-control-allow-origin").is_none(), "GET from {origin} with an allow list: {headers:?}");
+        assert!(
+            headers.get("access-control-allow-origin").is_none(),
+            "GET from {origin} with an allow list: {headers:?}"
+        );
     }
     app.assert_healthy().await;
 }

@@ -43,7 +43,9 @@ async fn email_is_case_insensitive_and_trimmed() {
     let login: Value = response.json().await.unwrap();
     assert_eq!(login["user"]["id"], registered["user"]["id"], "the lowercase email signs in the same user");
 
-    for (email, password) in [("ALICE.SMITH@example.com", "second-password"), (" alice.smith@example.com ", "third-password")] {
+    for (email, password) in
+        [("ALICE.SMITH@example.com", "second-password"), (" alice.smith@example.com ", "third-password")]
+    {
         let response = register(&app, "impostor", email, password).await;
         expect_error(response, StatusCode::CONFLICT, "email_taken", None).await;
         app.assert_healthy().await;
@@ -78,17 +80,30 @@ async fn simultaneous_sign_ups_create_one_account(app: &TestApp, store: &str) {
         });
         let results = join_all(attempts).await;
 
-        let created: Vec<usize> = results.iter().enumerate().filter(|(_, (status, _))| *status == StatusCode::CREATED).map(|(racer, _)| racer).collect();
+        let created: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, (status, _))| *status == StatusCode::CREATED)
+            .map(|(racer, _)| racer)
+            .collect();
         assert_eq!(created.len(), 1, "{store}, round {round}: exactly one registration succeeds: {results:?}");
         for (status, body) in results.iter().filter(|(status, _)| *status != StatusCode::CREATED) {
-            assert_eq!(*status, StatusCode::CONFLICT, "{store}, round {round}: the others get 409, not {status}: {body}");
+            assert_eq!(
+                *status,
+                StatusCode::CONFLICT,
+                "{store}, round {round}: the others get 409, not {status}: {body}"
+            );
             assert_error_body(body, "email_taken", None);
         }
 
         // Only the winner's password signs in.
         for racer in 0..RACERS {
             let expected = if racer == created[0] { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
-            assert_eq!(login_status(app, &email, &format!("password-{racer}")).await, expected, "{store}, round {round}, racer {racer}");
+            assert_eq!(
+                login_status(app, &email, &format!("password-{racer}")).await,
+                expected,
+                "{store}, round {round}, racer {racer}"
+            );
         }
         app.assert_healthy().await;
     }

@@ -12,10 +12,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The signing secret of every test server, so tests can forge tokens with
@@ -144,7 +144,8 @@ impl TestApp {
 
     /// Returns `GET /api/notes` as JSON.
     pub async fn list_notes(&self, user: &TestUser) -> Vec<Value> {
-        let response = self.client.get(self.url("/api/notes")).bearer_auth(&user.token).send().await.expect("send list");
+        let response =
+            self.client.get(self.url("/api/notes")).bearer_auth(&user.token).send().await.expect("send list");
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.expect("list body")
     }
@@ -195,7 +196,8 @@ pub async fn next_json(socket: &mut Socket) -> Value {
 pub async fn expect_close(socket: &mut Socket, within: Duration) -> Option<CloseFrame> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        let next = tokio::time::timeout_at(deadline, socket.next()).await.expect("the server closes the websocket in time");
+        let next =
+            tokio::time::timeout_at(deadline, socket.next()).await.expect("the server closes the websocket in time");
         match next {
             Some(Ok(Message::Close(frame))) => return frame,
             Some(Ok(_)) => continue,

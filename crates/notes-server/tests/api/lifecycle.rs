@@ -80,7 +80,13 @@ async fn wrong_password_and_unknown_email_look_the_same() {
 
     let mut bodies = Vec::new();
     for (email, password) in [(alice.email.as_str(), "wrong password"), ("nobody@example.com", "whatever1")] {
-        let response = app.client.post(app.url("/api/login")).json(&json!({"email": email, "password": password})).send().await.unwrap();
+        let response = app
+            .client
+            .post(app.url("/api/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         bodies.push(response.json::<Value>().await.unwrap());
     }
@@ -100,7 +106,16 @@ async fn note_lifecycle_through_item_routes() {
     assert_eq!(created["created_at"], created["updated_at"]);
     let id = created["id"].as_str().unwrap();
 
-    let fetched: Value = app.client.get(app.url(&format!("/api/notes/{id}"))).bearer_auth(&alice.token).send().await.unwrap().json().await.unwrap();
+    let fetched: Value = app
+        .client
+        .get(app.url(&format!("/api/notes/{id}")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(fetched, created);
 
     let response = app
@@ -116,7 +131,8 @@ async fn note_lifecycle_through_item_routes() {
     assert_eq!(updated["version"], 2);
     assert_eq!(updated["content"], "milk\neggs\nbread");
 
-    let response = app.client.delete(app.url(&format!("/api/notes/{id}"))).bearer_auth(&alice.token).send().await.unwrap();
+    let response =
+        app.client.delete(app.url(&format!("/api/notes/{id}"))).bearer_auth(&alice.token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert!(body["message"].is_string());
@@ -149,7 +165,8 @@ async fn note_lifecycle_through_collection_routes() {
     let listed = app.list_notes(&alice).await;
     assert_eq!(listed, vec![updated]);
 
-    let response = app.client.delete(app.url(&format!("/api/notes?id={id}"))).bearer_auth(&alice.token).send().await.unwrap();
+    let response =
+        app.client.delete(app.url(&format!("/api/notes?id={id}"))).bearer_auth(&alice.token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(app.list_notes(&alice).await.is_empty());
 }

@@ -9,7 +9,10 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::helpers::{TestApp, TestUser, spawn_app};
-use crate::support::{HANG_LIMIT, RawResponse, assert_error_body, assert_unchanged, expect_error, login_status, raw_connect, read_raw_response, write_ignoring_close};
+use crate::support::{
+    HANG_LIMIT, RawResponse, assert_error_body, assert_unchanged, expect_error, login_status, raw_connect,
+    read_raw_response, write_ignoring_close,
+};
 
 const MEBIBYTE: usize = 1024 * 1024;
 
@@ -45,7 +48,8 @@ async fn raw_exchange(app: &TestApp, head: String, body: Vec<u8>) -> RawResponse
         writer
     });
 
-    let response = tokio::time::timeout(HANG_LIMIT, read_raw_response(&mut reader)).await.expect("the server responds in time");
+    let response =
+        tokio::time::timeout(HANG_LIMIT, read_raw_response(&mut reader)).await.expect("the server responds in time");
     writing.abort();
     response
 }
@@ -73,7 +77,8 @@ async fn oversized_note_bodies_get_413() {
     assert_unchanged(&app, &observer, &before, "3 MiB with Content-Length").await;
 
     // Chunked, so the server only learns the size while reading.
-    let response = raw_exchange(&app, raw_create_head(&app, &alice, "Transfer-Encoding: chunked"), chunked(&huge_note)).await;
+    let response =
+        raw_exchange(&app, raw_create_head(&app, &alice, "Transfer-Encoding: chunked"), chunked(&huge_note)).await;
     assert_eq!(response.status, 413, "3 MiB chunked");
     assert_error_body(&response.json(), "payload_too_large", None);
     assert_unchanged(&app, &observer, &before, "3 MiB chunked").await;
@@ -81,7 +86,8 @@ async fn oversized_note_bodies_get_413() {
     // A declared length of 1 GB followed by a few bytes. The server must
     // respond based on the header alone instead of waiting for the body.
     let started = Instant::now();
-    let response = raw_exchange(&app, raw_create_head(&app, &alice, "Content-Length: 1000000000"), br#"{"title":"#.to_vec()).await;
+    let response =
+        raw_exchange(&app, raw_create_head(&app, &alice, "Content-Length: 1000000000"), br#"{"title":"#.to_vec()).await;
     assert_eq!(response.status, 413, "1 GB declared");
     assert!(started.elapsed() < HANG_LIMIT, "the 413 for a declared 1 GB arrives without the body");
     assert_error_body(&response.json(), "payload_too_large", None);
@@ -123,13 +129,27 @@ async fn long_passwords_get_clean_errors() {
         expect_error(response, status, code, field).await;
         app.assert_healthy().await;
 
-        let response = app.client.post(app.url("/api/login")).json(&json!({"email": alice.email, "password": password})).send().await.unwrap();
+        let response = app
+            .client
+            .post(app.url("/api/login"))
+            .json(&json!({"email": alice.email, "password": password}))
+            .send()
+            .await
+            .unwrap();
         expect_error(response, status, code, field).await;
         app.assert_healthy().await;
 
-        assert_eq!(login_status(&app, "mallory@example.com", "mallory-password").await, StatusCode::UNAUTHORIZED, "no account after a {length}-byte password");
+        assert_eq!(
+            login_status(&app, "mallory@example.com", "mallory-password").await,
+            StatusCode::UNAUTHORIZED,
+            "no account after a {length}-byte password"
+        );
     }
-    assert_eq!(login_status(&app, &alice.email, &alice.password).await, StatusCode::OK, "the existing account still signs in");
+    assert_eq!(
+        login_status(&app, &alice.email, &alice.password).await,
+        StatusCode::OK,
+        "the existing account still signs in"
+    );
 }
 
 /// Sends a raw JSON body to `POST /api/notes` and returns the response and
@@ -160,7 +180,10 @@ async fn deeply_nested_json_is_handled_quickly() {
     // field must be a string.
     let before = app.list_notes(&observer).await;
     let rejected = [
-        ("100,000 nested arrays as the content", format!(r#"{{"title":"t","content":{}{}}}"#, "[".repeat(depth), "]".repeat(depth))),
+        (
+            "100,000 nested arrays as the content",
+            format!(r#"{{"title":"t","content":{}{}}}"#, "[".repeat(depth), "]".repeat(depth)),
+        ),
         ("100,000 nested arrays as the title", format!(r#"{{"title":{}{}}}"#, "[".repeat(depth), "]".repeat(depth))),
         ("100,000 unclosed arrays", format!(r#"{{"title":"t","x":{}"#, "[".repeat(depth))),
         ("100,000 nested arrays as the whole body", format!("{}{}", "[".repeat(depth), "]".repeat(depth))),
@@ -177,8 +200,14 @@ async fn deeply_nested_json_is_handled_quickly() {
     // stack nor more than linear time, and the body limit bounds the memory.
     // The note is created from the known fields alone.
     let accepted = [
-        ("100,000 nested arrays in an unknown field", format!(r#"{{"title":"arrays","x":{}{}}}"#, "[".repeat(depth), "]".repeat(depth))),
-        ("40,000 nested objects in an unknown field", format!(r#"{{"title":"objects","x":{}1{}}}"#, r#"{"a":"#.repeat(40_000), "}".repeat(40_000))),
+        (
+            "100,000 nested arrays in an unknown field",
+            format!(r#"{{"title":"arrays","x":{}{}}}"#, "[".repeat(depth), "]".repeat(depth)),
+        ),
+        (
+            "40,000 nested objects in an unknown field",
+            format!(r#"{{"title":"objects","x":{}1{}}}"#, r#"{"a":"#.repeat(40_000), "}".repeat(40_000)),
+        ),
     ];
     for (name, body) in accepted {
         let before = app.list_notes(&observer).await;

@@ -138,7 +138,9 @@ async fn debug_log_has_no_secrets_and_sigterm_exits_cleanly() {
 
     // A browser-style connection, with the token in the query string.
     let mut request = format!("ws://127.0.0.1:{}/ws?token={token}", server.port).into_client_request().unwrap();
-    request.headers_mut().insert("origin", HeaderValue::from_str(&format!("http://127.0.0.1:{}", server.port)).unwrap());
+    request
+        .headers_mut()
+        .insert("origin", HeaderValue::from_str(&format!("http://127.0.0.1:{}", server.port)).unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
     let first = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("snapshot in time");
     assert!(matches!(first, Some(Ok(Message::Text(_)))), "the snapshot arrives: {first:?}");
@@ -179,6 +181,7 @@ async fn debug_log_has_no_secrets_and_sigterm_exits_cleanly() {
     assert!(!log.contains(&token), "no token in the log");
     assert!(!log.contains(password), "no registration password in the log:\n{log}");
     assert!(!log.contains(wrong_password), "no login password in the log:\n{log}");
-    let secret = std::fs::read_to_string(data_dir.path().join("jwt-secret")).expect("the generated secret is kept in the data directory");
+    let secret = std::fs::read_to_string(data_dir.path().join("jwt-secret"))
+        .expect("the generated secret is kept in the data directory");
     assert!(!log.contains(secret.trim()), "no signing secret in the log");
 }

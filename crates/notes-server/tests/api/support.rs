@@ -27,7 +27,8 @@ pub async fn expect_error(response: reqwest::Response, status: StatusCode, code:
     let content_type = response.headers().get("content-type").map(|value| value.to_str().unwrap_or("").to_owned());
     let text = response.text().await.expect("read the error body");
     assert_eq!(content_type.as_deref(), Some("application/json"), "error body of {url} is JSON: {text}");
-    let body: Value = serde_json::from_str(&text).unwrap_or_else(|error| panic!("error body of {url} is JSON ({error}): {text}"));
+    let body: Value =
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("error body of {url} is JSON ({error}): {text}"));
     assert_error_body(&body, code, field);
     body
 }
@@ -79,7 +80,8 @@ fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut output = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let block = chunk.iter().enumerate().fold(0u32, |block, (index, byte)| block | (u32::from(*byte) << (16 - 8 * index)));
+        let block =
+            chunk.iter().enumerate().fold(0u32, |block, (index, byte)| block | (u32::from(*byte) << (16 - 8 * index)));
         let symbols = chunk.len() + 1;
         for index in 0..symbols {
             let sextet = (block >> (18 - 6 * index)) & 0x3f;
@@ -133,8 +135,9 @@ pub struct RawResponse {
 impl RawResponse {
     /// Returns the body as JSON, failing the test if it is not JSON.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|error| panic!("raw response body is JSON ({error}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!("raw response body is JSON ({error}): {}", String::from_utf8_lossy(&self.body))
+        })
     }
 }
 
@@ -160,7 +163,11 @@ pub async fn read_raw_response<R: AsyncRead + Unpin>(stream: &mut R) -> RawRespo
     let head = String::from_utf8_lossy(&buffer[..header_end]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().expect("status line");
-    let status = status_line.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("status in {status_line:?}"));
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("status in {status_line:?}"));
     let headers: Vec<(String, String)> = lines
         .filter(|line| !line.is_empty())
         .filter_map(|line| line.split_once(':'))
@@ -168,7 +175,8 @@ pub async fn read_raw_response<R: AsyncRead + Unpin>(stream: &mut R) -> RawRespo
         .collect();
 
     let mut body = buffer[header_end..].to_vec();
-    let length = headers.iter().find(|(name, _)| name == "content-length").and_then(|(_, value)| value.parse::<usize>().ok());
+    let length =
+        headers.iter().find(|(name, _)| name == "content-length").and_then(|(_, value)| value.parse::<usize>().ok());
     match length {
         Some(length) => {
             while body.len() < length {

@@ -106,7 +106,11 @@ async fn rejected_upgrade(app: &TestApp, authorization: Option<&str>, query_toke
         Ok(_) => panic!("the upgrade succeeded, but it must be rejected"),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             let status = response.status().as_u16();
-            let body = response.body().as_deref().map(|bytes| serde_json::from_slice(bytes).expect("rejection body is JSON")).unwrap_or(Value::Null);
+            let body = response
+                .body()
+                .as_deref()
+                .map(|bytes| serde_json::from_slice(bytes).expect("rejection body is JSON"))
+                .unwrap_or(Value::Null);
             (status, body)
         }
         Err(other) => panic!("expected an HTTP rejection, got {other}"),

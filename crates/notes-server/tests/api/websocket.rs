@@ -91,7 +91,13 @@ async fn ten_clients_see_fifty_concurrent_creates() {
         let url = app.url("/api/notes");
         let token = alice.token.clone();
         tasks.push(tokio::spawn(async move {
-            let response = client.post(url).bearer_auth(token).json(&json!({"title": format!("note {i}"), "content": ""})).send().await.unwrap();
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"title": format!("note {i}"), "content": ""}))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status(), 201);
         }));
     }
@@ -123,7 +129,13 @@ async fn client_joining_mid_stream_sees_each_note_once() {
         let token = alice.token.clone();
         tokio::spawn(async move {
             for i in 0..200 {
-                let response = client.post(&url).bearer_auth(&token).json(&json!({"title": format!("n{i}")})).send().await.unwrap();
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"title": format!("n{i}")}))
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(response.status(), 201);
             }
         })
@@ -191,7 +203,8 @@ async fn stalled_client_is_closed_while_others_continue() {
     // then a close frame with code 4008.
     let mut received = 0;
     let frame = loop {
-        match tokio::time::timeout(RECEIVE_TIMEOUT, stalled.next()).await.expect("stalled client gets a close in time") {
+        match tokio::time::timeout(RECEIVE_TIMEOUT, stalled.next()).await.expect("stalled client gets a close in time")
+        {
             Some(Ok(Message::Text(_))) => received += 1,
             Some(Ok(Message::Close(frame))) => break frame,
             Some(Ok(_)) => continue,

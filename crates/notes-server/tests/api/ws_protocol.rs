@@ -8,7 +8,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
-use crate::helpers::{RECEIVE_TIMEOUT, Socket, TestApp, TestUser, close, close_code, expect_close, next_json, spawn_app};
+use crate::helpers::{
+    RECEIVE_TIMEOUT, Socket, TestApp, TestUser, close, close_code, expect_close, next_json, spawn_app,
+};
 
 /// Returns a text frame, or a continuation frame when `first` is false.
 fn text_fragment(bytes: &[u8], first: bool, last: bool) -> Message {
@@ -56,7 +58,10 @@ async fn protocol_errors_close_with_the_right_code() {
     let emoji_start = ping_with_emoji.iter().position(|byte| *byte == 0xF0).expect("the emoji's first byte");
     let split = emoji_start + 2;
     assert!(std::str::from_utf8(&ping_with_emoji[..split]).is_err(), "the split falls inside the emoji");
-    let emoji_fragments = vec![text_fragment(&ping_with_emoji[..split], true, false), text_fragment(&ping_with_emoji[split..], false, true)];
+    let emoji_fragments = vec![
+        text_fragment(&ping_with_emoji[..split], true, false),
+        text_fragment(&ping_with_emoji[split..], false, true),
+    ];
 
     // A message split across fragments is one message: the emoji is only
     // complete after the second fragment, and the server replies with a pong.
@@ -71,7 +76,11 @@ async fn protocol_errors_close_with_the_right_code() {
         ("a lone 0xFF byte in a text frame", vec![text_fragment(&[0xFF], true, true)], 1007),
         (
             "invalid UTF-8 in a middle fragment",
-            vec![text_fragment(br#"{"type":"#, true, false), text_fragment(&[0xC3, 0x28], false, false), text_fragment(br#""ping"}"#, false, true)],
+            vec![
+                text_fragment(br#"{"type":"#, true, false),
+                text_fragment(&[0xC3, 0x28], false, false),
+                text_fragment(br#""ping"}"#, false, true),
+            ],
             1007,
         ),
         ("a 100 KiB text message", vec![Message::text("x".repeat(100 * 1024))], 1009),

@@ -110,7 +110,12 @@ impl Api {
 
     /// Sends `POST /api/notes`.
     pub async fn try_create_note(&self, token: &str, title: &str, content: &str) -> reqwest::Result<reqwest::Response> {
-        self.client.post(self.url("/api/notes")).bearer_auth(token).json(&json!({"title": title, "content": content})).send().await
+        self.client
+            .post(self.url("/api/notes"))
+            .bearer_auth(token)
+            .json(&json!({"title": title, "content": content}))
+            .send()
+            .await
     }
 
     /// Creates a note, checks for 201 and returns the note.
@@ -121,7 +126,14 @@ impl Api {
     }
 
     /// Sends `PUT /api/notes/{id}`, with `version` only when given.
-    pub async fn update_note(&self, token: &str, id: &str, title: &str, content: &str, version: Option<u64>) -> reqwest::Response {
+    pub async fn update_note(
+        &self,
+        token: &str,
+        id: &str,
+        title: &str,
+        content: &str,
+        version: Option<u64>,
+    ) -> reqwest::Response {
         let mut body = json!({"title": title, "content": content});
         if let Some(version) = version {
             body["version"] = json!(version);
@@ -137,12 +149,18 @@ impl Api {
 
     /// Sends `DELETE /api/notes/{id}`.
     pub async fn delete_note(&self, token: &str, id: &str) -> reqwest::Response {
-        self.client.delete(self.url(&format!("/api/notes/{id}"))).bearer_auth(token).send().await.expect("send DELETE /api/notes/{id}")
+        self.client
+            .delete(self.url(&format!("/api/notes/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("send DELETE /api/notes/{id}")
     }
 
     /// Returns `GET /api/notes`, checking for 200.
     pub async fn list_notes(&self, token: &str) -> Vec<Value> {
-        let response = self.client.get(self.url("/api/notes")).bearer_auth(token).send().await.expect("send GET /api/notes");
+        let response =
+            self.client.get(self.url("/api/notes")).bearer_auth(token).send().await.expect("send GET /api/notes");
         assert_eq!(response.status(), StatusCode::OK, "GET /api/notes");
         response.json().await.expect("list returns a JSON array")
     }
@@ -150,7 +168,8 @@ impl Api {
     /// Opens a WebSocket with a Bearer token and reads its `initial_notes`
     /// message.
     pub async fn connect(&self, token: &str) -> (Socket, Value) {
-        let mut request = format!("ws://127.0.0.1:{}/ws", self.port).into_client_request().expect("valid WebSocket URL");
+        let mut request =
+            format!("ws://127.0.0.1:{}/ws", self.port).into_client_request().expect("valid WebSocket URL");
         let header = HeaderValue::from_str(&format!("Bearer {token}")).expect("token is a valid header value");
         request.headers_mut().insert("authorization", header);
         let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("open the WebSocket");

@@ -58,8 +58,12 @@ impl Operation {
         match self {
             Self::CreateOwn => &[StatusCode::CREATED],
             Self::UpdateOwnVersioned | Self::UpdateOwnUnversioned | Self::DeleteOwn => &[StatusCode::OK],
-            Self::UpdateSharedVersioned => &[StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND, StatusCode::CONFLICT],
-            Self::UpdateSharedUnversioned | Self::DeleteShared => &[StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND],
+            Self::UpdateSharedVersioned => {
+                &[StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND, StatusCode::CONFLICT]
+            }
+            Self::UpdateSharedUnversioned | Self::DeleteShared => {
+                &[StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND]
+            }
         }
     }
 
@@ -101,7 +105,8 @@ async fn run_client(api: Api, client: usize, user: User, shared: Vec<String>) ->
 
     for step in 0..OPERATIONS_PER_CLIENT {
         let mut operation = Operation::pick(&mut rng);
-        let needs_own = matches!(operation, Operation::UpdateOwnVersioned | Operation::UpdateOwnUnversioned | Operation::DeleteOwn);
+        let needs_own =
+            matches!(operation, Operation::UpdateOwnVersioned | Operation::UpdateOwnUnversioned | Operation::DeleteOwn);
         if needs_own && own.is_empty() {
             operation = Operation::CreateOwn;
         }
@@ -116,7 +121,9 @@ async fn run_client(api: Api, client: usize, user: User, shared: Vec<String>) ->
             Operation::UpdateOwnVersioned | Operation::UpdateOwnUnversioned | Operation::DeleteOwn => {
                 let (id, version) = own[rng.random_range(0..own.len())].clone();
                 let response = match operation {
-                    Operation::UpdateOwnVersioned => api.update_note(&user.token, &id, &title, &content, Some(version)).await,
+                    Operation::UpdateOwnVersioned => {
+                        api.update_note(&user.token, &id, &title, &content, Some(version)).await
+                    }
                     Operation::UpdateOwnUnversioned => api.update_note(&user.token, &id, &title, &content, None).await,
                     _ => api.delete_note(&user.token, &id).await,
                 };
@@ -129,7 +136,9 @@ async fn run_client(api: Api, client: usize, user: User, shared: Vec<String>) ->
                         let version = shared_versions[&id];
                         api.update_note(&user.token, &id, &title, &content, Some(version)).await
                     }
-                    Operation::UpdateSharedUnversioned => api.update_note(&user.token, &id, &title, &content, None).await,
+                    Operation::UpdateSharedUnversioned => {
+                        api.update_note(&user.token, &id, &title, &content, None).await
+                    }
                     _ => api.delete_note(&user.token, &id).await,
                 };
                 (id, response)
@@ -171,7 +180,11 @@ async fn run_client(api: Api, client: usize, user: User, shared: Vec<String>) ->
 
 /// Applies events until the target seq arrives over `target`, then returns
 /// the view.
-async fn follow_events(mut socket: Socket, mut view: ClientView, mut target: watch::Receiver<Option<u64>>) -> ClientView {
+async fn follow_events(
+    mut socket: Socket,
+    mut view: ClientView,
+    mut target: watch::Receiver<Option<u64>>,
+) -> ClientView {
     loop {
         let reached = target.borrow().is_some_and(|target| view.seq >= target);
         if reached {
@@ -217,7 +230,9 @@ async fn sqlite_fifty_clients_lose_nothing() {
     let follower = tokio::spawn(follow_events(socket, view, target_receiver));
 
     let clients: Vec<_> = (0..CLIENTS)
-        .map(|client| tokio::spawn(run_client(api.clone(), client, users[client % users.len()].clone(), shared.clone())))
+        .map(|client| {
+            tokio::spawn(run_client(api.clone(), client, users[client % users.len()].clone(), shared.clone()))
+        })
         .collect();
     let mut outcomes = Vec::new();
     for client in clients {
@@ -226,12 +241,21 @@ async fn sqlite_fifty_clients_lose_nothing() {
     assert_eq!(outcomes.len(), CLIENTS * OPERATIONS_PER_CLIENT);
 
     let server_errors: Vec<_> = outcomes.iter().filter(|outcome| outcome.status.is_server_error()).collect();
-    assert!(server_errors.is_empty(), "{} requests failed with a server error: {server_errors:#?}", server_errors.len());
+    assert!(
+        server_errors.is_empty(),
+        "{} requests failed with a server error: {server_errors:#?}",
+        server_errors.len()
+    );
     let locked: Vec<_> = outcomes.iter().filter(|outcome| outcome.body.to_lowercase().contains("locked")).collect();
     assert!(locked.is_empty(), "{} responses mention a lock: {locked:#?}", locked.len());
-    let unexpected: Vec<_> = outcomes.iter().filter(|outcome| !outcome.operation.allowed_statuses().contains(&outcome.status)).collect();
+    let unexpected: Vec<_> =
+        outcomes.iter().filter(|outcome| !outcome.operation.allowed_statuses().contains(&outcome.status)).collect();
     assert!(unexpected.is_empty(), "{} responses have an unexpected status: {unexpected:#?}", unexpected.len());
-    assert!(!server.stderr().to_lowercase().contains("database is locked"), "server log mentions a locked database:\n{}", server.stderr());
+    assert!(
+        !server.stderr().to_lowercase().contains("database is locked"),
+        "server log mentions a locked database:\n{}",
+        server.stderr()
+    );
 
     let mut successful_writes = 0;
     for outcome in outcomes.iter().filter(|outcome| outcome.is_success()) {
@@ -254,7 +278,10 @@ async fn sqlite_fifty_clients_lose_nothing() {
         history.versions.sort_by_key(note_version);
         let versions: Vec<u64> = history.versions.iter().map(note_version).collect();
         let expected_versions: Vec<u64> = (1..=versions.len() as u64).collect();
-        assert_eq!(versions, expected_versions, "note {id}: each successful write returned the next version, none twice");
+        assert_eq!(
+            versions, expected_versions,
+            "note {id}: each successful write returned the next version, none twice"
+        );
         assert!(history.deletes <= 1, "note {id} was deleted {} times", history.deletes);
 
         if history.deletes == 1 {

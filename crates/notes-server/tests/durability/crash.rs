@@ -43,7 +43,13 @@ struct WriterLog {
     unexpected: Vec<String>,
 }
 
-async fn write_until_stopped(api: Api, token: String, writer: usize, stopped: Arc<AtomicBool>, acknowledged: Arc<AtomicUsize>) -> WriterLog {
+async fn write_until_stopped(
+    api: Api,
+    token: String,
+    writer: usize,
+    stopped: Arc<AtomicBool>,
+    acknowledged: Arc<AtomicUsize>,
+) -> WriterLog {
     let mut log = WriterLog::default();
     for index in 0..MAX_CREATES_PER_WRITER {
         if stopped.load(Ordering::SeqCst) {
@@ -67,7 +73,8 @@ async fn write_until_stopped(api: Api, token: String, writer: usize, stopped: Ar
             log.unexpected.push(format!("{title}: status {status}: {body}"));
             continue;
         }
-        let note: Value = serde_json::from_str(&body).unwrap_or_else(|error| panic!("create returned invalid JSON ({error}): {body}"));
+        let note: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|error| panic!("create returned invalid JSON ({error}): {body}"));
         log.acknowledged.push(note);
         acknowledged.fetch_add(1, Ordering::SeqCst);
     }
@@ -114,7 +121,11 @@ async fn check_stop_keeps_acknowledged_notes(deployment: &Deployment, stop: Stop
         unexpected.extend(log.unexpected);
     }
     assert!(unexpected.is_empty(), "unexpected results before the {stop:?}:\n{}", unexpected.join("\n"));
-    assert!(acknowledged.len() >= MIN_ACKNOWLEDGED, "only {} creates were acknowledged before the {stop:?}", acknowledged.len());
+    assert!(
+        acknowledged.len() >= MIN_ACKNOWLEDGED,
+        "only {} creates were acknowledged before the {stop:?}",
+        acknowledged.len()
+    );
 
     let server = deployment.start().await;
     let stored_list = server.api.list_notes(&users[0].token).await;
@@ -128,7 +139,12 @@ async fn check_stop_keeps_acknowledged_notes(deployment: &Deployment, stop: Stop
             None => missing.push(note_id(note)),
         }
     }
-    assert!(missing.is_empty(), "{} of {} acknowledged notes are missing after the {stop:?}: {missing:?}", missing.len(), acknowledged.len());
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged notes are missing after the {stop:?}: {missing:?}",
+        missing.len(),
+        acknowledged.len()
+    );
 
     // Only creates ran, so the change sequence equals the number of stored
     // notes, provided that a note and its sequence number commit together.

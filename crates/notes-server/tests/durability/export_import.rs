@@ -65,7 +65,8 @@ async fn check_serves_same_data(deployment: &Deployment, users: &[User], notes: 
     let token = api.login_ok(&users[0]).await["token"].as_str().expect("login returns a token").to_owned();
     let created = api.create_note(&token, "After the import", "").await;
     assert_eq!(created["version"], 1);
-    let imported = notes.iter().find(|note| note["user_id"] == users[0].id.as_str()).expect("the first user has a note");
+    let imported =
+        notes.iter().find(|note| note["user_id"] == users[0].id.as_str()).expect("the first user has a note");
     let version = imported["version"].as_u64().expect("note has a version");
     let response = api.update_note(&token, &note_id(imported), "after import", "", Some(version)).await;
     assert_eq!(response.status(), StatusCode::OK, "update of an imported note with its imported version");
@@ -133,7 +134,11 @@ async fn export_import_between_sqlite_and_postgres() {
 
     let sqlite_again = Deployment::sqlite();
     assert_imported(&sqlite_again.import(&postgres_file).await, "a fresh SQLite store");
-    assert_eq!(parse_export(&sqlite_again.export().await, 2, 4), sqlite_export, "the round trip keeps every user and note");
+    assert_eq!(
+        parse_export(&sqlite_again.export().await, 2, 4),
+        sqlite_export,
+        "the round trip keeps every user and note"
+    );
     check_serves_same_data(&sqlite_again, &users, &notes).await;
 
     for (deployment, kind) in [(&postgres, "PostgreSQL"), (&sqlite_again, "SQLite")] {
@@ -155,15 +160,27 @@ async fn import_rejects_files_that_are_not_exports() {
     let cases: [(&str, PathBuf, &[&str]); 6] = [
         ("plain text", write_file(&files, "notes.txt", "these are my notes\n"), &["is not a notes export file"]),
         ("an empty file", write_file(&files, "empty.json", ""), &["is not a notes export file"]),
-        ("JSON of another shape", write_file(&files, "other.json", r#"{"hello": "world"}"#), &["is not a notes export file"]),
+        (
+            "JSON of another shape",
+            write_file(&files, "other.json", r#"{"hello": "world"}"#),
+            &["is not a notes export file"],
+        ),
         (
             "another format",
-            write_file(&files, "format.json", &format!(r#"{{"format": "other-export", "version": 1, {valid_header}}}"#)),
+            write_file(
+                &files,
+                "format.json",
+                &format!(r#"{{"format": "other-export", "version": 1, {valid_header}}}"#),
+            ),
             &["has format", "other-export", "version 1;", "this program reads"],
         ),
         (
             "a newer format version",
-            write_file(&files, "version.json", &format!(r#"{{"format": "notes-export", "version": 2, {valid_header}}}"#)),
+            write_file(
+                &files,
+                "version.json",
+                &format!(r#"{{"format": "notes-export", "version": 2, {valid_header}}}"#),
+            ),
             &["has format", "notes-export", "version 2;", "this program reads"],
         ),
         ("a missing file", files.path().join("missing.json"), &["failed to read"]),

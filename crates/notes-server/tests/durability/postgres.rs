@@ -39,16 +39,19 @@ pub async fn connect_admin() -> PgConnection {
 }
 
 async fn drop_stale_databases(admin: &mut PgConnection) {
-    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'notes\\_test\\_%'")
-        .fetch_all(&mut *admin)
-        .await
-        .expect("list the test databases");
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'notes\\_test\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .expect("list the test databases");
     let now = unix_seconds();
     for name in names {
         let created = name.rsplit('_').next().and_then(|seconds| seconds.parse::<u64>().ok());
         if created.is_some_and(|created| now.saturating_sub(created) > STALE_AFTER_SECONDS) {
             // Another test run may drop the same database at the same time.
-            let _ = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut *admin).await;
+            let _ = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+                .execute(&mut *admin)
+                .await;
         }
     }
 }

@@ -109,7 +109,12 @@ impl Deployment {
     /// when the command fails.
     pub async fn export(&self) -> String {
         let output = self.run(&["export"], COMMAND_TIMEOUT).await;
-        assert!(output.status.success(), "export failed with {}: {}", output.status, String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "export failed with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8(output.stdout).expect("export writes UTF-8")
     }
 
@@ -183,7 +188,11 @@ impl ServerProcess {
                 self.child = None;
                 return status;
             }
-            assert!(tokio::time::Instant::now() < deadline, "notes-server did not exit within {within:?}; stderr:\n{}", self.stderr());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "notes-server did not exit within {within:?}; stderr:\n{}",
+                self.stderr()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

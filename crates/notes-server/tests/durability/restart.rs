@@ -30,7 +30,11 @@ async fn check_restart_keeps_everything(deployment: &Deployment) {
     let server = deployment.start().await;
     let api = server.api.clone();
 
-    assert_eq!(api.list_notes(&alice.token).await, notes_before, "notes after the restart, read with a token issued before it");
+    assert_eq!(
+        api.list_notes(&alice.token).await,
+        notes_before,
+        "notes after the restart, read with a token issued before it"
+    );
     assert_eq!(api.list_notes(&bob.token).await, notes_before, "notes after the restart, as the other user");
 
     let response = api.me(&alice.token).await;

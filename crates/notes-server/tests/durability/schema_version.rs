@@ -52,15 +52,22 @@ async fn sqlite_newer_schema_is_rejected() {
 
     let options = SqliteConnectOptions::new().filename(deployment.sqlite_path()).create_if_missing(false);
     let mut connection = options.connect().await.expect("open the server's SQLite file");
-    sqlx::query(INSERT_FUTURE_MIGRATION_SQLITE).execute(&mut connection).await.expect("insert a migration from the future");
+    sqlx::query(INSERT_FUTURE_MIGRATION_SQLITE)
+        .execute(&mut connection)
+        .await
+        .expect("insert a migration from the future");
     connection.close().await.expect("close the SQLite file");
 
     check_start_rejected(&deployment).await;
 
     let mut connection = options.connect().await.expect("reopen the server's SQLite file");
-    let notes: i64 = sqlx::query_scalar("SELECT count(*) FROM notes").fetch_one(&mut connection).await.expect("count notes");
+    let notes: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notes").fetch_one(&mut connection).await.expect("count notes");
     assert_eq!(notes, 1, "the rejected start left the notes alone");
-    let latest: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations").fetch_one(&mut connection).await.expect("read migrations");
+    let latest: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+        .fetch_one(&mut connection)
+        .await
+        .expect("read migrations");
     assert_eq!(latest, FUTURE_VERSION, "the rejected start left the migrations alone");
 }
 
@@ -71,11 +78,15 @@ async fn postgres_newer_schema_is_rejected() {
 
     let url = deployment.database.as_ref().expect("a PostgreSQL deployment has a database").url().to_owned();
     let mut connection = PgConnection::connect(&url).await.expect("connect to the test database");
-    sqlx::query(INSERT_FUTURE_MIGRATION_POSTGRES).execute(&mut connection).await.expect("insert a migration from the future");
+    sqlx::query(INSERT_FUTURE_MIGRATION_POSTGRES)
+        .execute(&mut connection)
+        .await
+        .expect("insert a migration from the future");
 
     check_start_rejected(&deployment).await;
 
-    let notes: i64 = sqlx::query_scalar("SELECT count(*) FROM notes").fetch_one(&mut connection).await.expect("count notes");
+    let notes: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notes").fetch_one(&mut connection).await.expect("count notes");
     assert_eq!(notes, 1, "the rejected start left the notes alone");
     connection.close().await.expect("close the connection");
 }

@@ -143,10 +143,11 @@ mod postgres {
     /// Drops the test databases that a killed run left behind. Their names
     /// end in the Unix time of their creation.
     async fn drop_stale_databases(admin: &mut PgConnection) {
-        let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'notes\\_test\\_%'")
-            .fetch_all(&mut *admin)
-            .await
-            .expect("list test databases");
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'notes\\_test\\_%'")
+                .fetch_all(&mut *admin)
+                .await
+                .expect("list test databases");
         let now = unix_seconds();
         for name in names {
             let created = name.rsplit('_').next().and_then(|secs| secs.parse::<u64>().ok());
