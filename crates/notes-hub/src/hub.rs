@@ -19,7 +19,7 @@ use crate::{CLOSE_RESYNC, CLOSE_TOO_SLOW, GAP_FETCH_DELAY, GAP_TIMEOUT, RECENT_E
 /// A future that returns committed events from durable storage.
 pub type FetchFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<ChangeEvent>, String>> + Send>>;
 
-/// Where the hub reads events that never reached it through [`Publish`]:
+/// The source of events that never reached the hub through [`Publish`]:
 /// the store's change log. The server implements it over its store, so the
 /// hub does not depend on the store crate.
 pub trait ChangeFeed: Send + Sync + 'static {
@@ -144,7 +144,8 @@ impl Hub {
         match serde_json::to_string(event) {
             Ok(text) => Some(Frame { seq: event.seq, text: ByteString::from(text) }),
             Err(cause) => {
-                // Serializing plain structs of strings and numbers cannot fail.
+                // serde_json fails only on maps with non-string keys or failing Serialize
+                // impls, and change events contain neither.
                 error!(seq = event.seq, error = %cause, "BUG: change event could not be serialized");
                 None
             }
@@ -155,7 +156,7 @@ impl Hub {
     /// full, and records it in `recent`.
     fn deliver(&mut self, frame: Frame) {
         let mut slow = Vec::new();
-        let mut gone = Vec::new();
+        let mut closed = Vec::new();
         let mut delivered = 0u64;
 
         for (id, member) in &self.members {
@@ -165,14 +166,14 @@ impl Hub {
             match member.outbox.try_send(Outbound::Text(frame.text.clone())) {
                 Ok(()) => delivered += 1,
                 Err(TrySendError::Full(_)) => slow.push(*id),
-                Err(TrySendError::Closed(_)) => gone.push(*id),
+                Err(TrySendError::Closed(_)) => closed.push(*id),
             }
         }
 
         HubStats::add(&self.stats.deliveries, delivered);
         HubStats::add(&self.stats.events_broadcast, 1);
 
-        for id in gone {
+        for id in closed {
             HubStats::add(&self.stats.deliveries_dropped, 1);
             debug!(session_id = %id, seq = frame.seq, "session outbox closed; removing session");
             self.remove(id);

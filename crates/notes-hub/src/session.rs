@@ -25,7 +25,7 @@ pub(crate) enum Outbound {
     Text(ByteString),
     /// A ping frame with this payload.
     Ping(Bytes),
-    /// A pong frame answering the client's ping.
+    /// A pong frame that replies to the client's ping.
     Pong(Bytes),
 }
 
@@ -74,7 +74,7 @@ pub struct Session {
     /// When the token stops being valid.
     token_expires_in: Option<Duration>,
     last_heard: Instant,
-    /// Why the session stopped, for the disconnect log line.
+    /// The reason the session stopped, for the disconnect log line.
     end_reason: &'static str,
     span: Span,
 }
@@ -160,7 +160,7 @@ impl Session {
     fn on_text(&mut self, text: ByteString, ctx: &mut Context<Self>) {
         // The only client message is an application-level ping, which lets a
         // browser check the connection without access to WebSocket pings.
-        // Anything else is answered with an error message and ignored.
+        // Anything else gets an error message in reply and is otherwise ignored.
         let reply = match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(value) if value.get("type").and_then(|kind| kind.as_str()) == Some("ping") => r#"{"type":"pong"}"#,
             Ok(_) => {
@@ -238,7 +238,7 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for Session {
                 let _entered = self.span.enter();
                 debug!(code, "client sent a close frame");
                 drop(_entered);
-                // The reply echoes a normal close, as RFC 6455 section 5.5.1 asks.
+                // The reply echoes a normal close, as RFC 6455 section 5.5.1 requires.
                 self.close_with(1000, "client closed the connection", ctx);
             }
             Err(error) => self.on_protocol_error(error, ctx),
