@@ -34,7 +34,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         server.env("NOTES_WEB_DIR", web_dir.join("dist"));
     }
     children.spawn("notes-server", &mut server)?;
-    eprintln!("xtask: open http://{} (or the NOTES_ADDR you set); Ctrl-C stops the server", std::env::var("NOTES_ADDR").unwrap_or_else(|_| DEV_SERVER_ADDR.to_owned()));
+    eprintln!(
+        "xtask: open http://{} (or the NOTES_ADDR you set); Ctrl-C stops the server",
+        std::env::var("NOTES_ADDR").unwrap_or_else(|_| DEV_SERVER_ADDR.to_owned())
+    );
 
     loop {
         if let Some((name, status)) = children.exited() {
@@ -52,13 +55,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
 fn spawn_dev_server(children: &Children, root: &Path) -> anyhow::Result<()> {
     let mut command = cargo(root);
-    command
-        .args(["run", "--package", "notes-server", "--"])
-        .env("NOTES_ADDR", DEV_SERVER_ADDR)
-        .env(
-            "NOTES_ALLOWED_ORIGINS",
-            format!("http://{VITE_ADDR},http://localhost:5173,http://{DEV_SERVER_ADDR},http://localhost:8080"),
-        );
+    command.args(["run", "--package", "notes-server", "--"]).env("NOTES_ADDR", DEV_SERVER_ADDR).env(
+        "NOTES_ALLOWED_ORIGINS",
+        format!("http://{VITE_ADDR},http://localhost:5173,http://{DEV_SERVER_ADDR},http://localhost:8080"),
+    );
     if std::env::var_os("NOTES_BCRYPT_COST").is_none() {
         // Fast hashing keeps sign-ups snappy while developing.
         command.env("NOTES_BCRYPT_COST", "4");
@@ -85,9 +85,10 @@ pub fn dev() -> anyhow::Result<()> {
     let (sender, changes) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
-            let relevant = event.paths.iter().any(|path| {
-                matches!(path.extension().and_then(|ext| ext.to_str()), Some("rs" | "toml" | "sql"))
-            });
+            let relevant = event
+                .paths
+                .iter()
+                .any(|path| matches!(path.extension().and_then(|ext| ext.to_str()), Some("rs" | "toml" | "sql")));
             if relevant {
                 let _ = sender.send(());
             }
@@ -96,7 +97,9 @@ pub fn dev() -> anyhow::Result<()> {
     .context("failed to start the file watcher")?;
     watcher.watch(&root.join("crates"), RecursiveMode::Recursive).context("failed to watch crates/")?;
 
-    eprintln!("xtask: open http://{VITE_ADDR} (the Vite dev server; the API server is on http://{DEV_SERVER_ADDR}); Ctrl-C stops both");
+    eprintln!(
+        "xtask: open http://{VITE_ADDR} (the Vite dev server; the API server is on http://{DEV_SERVER_ADDR}); Ctrl-C stops both"
+    );
     loop {
         if children.interrupted() {
             return Ok(());

@@ -15,11 +15,7 @@ pub fn run(command: &mut Command) -> anyhow::Result<()> {
 }
 
 fn check(status: ExitStatus, command: &Command) -> anyhow::Result<()> {
-    if status.success() {
-        Ok(())
-    } else {
-        bail!("{} failed with {status}", describe(command))
-    }
+    if status.success() { Ok(()) } else { bail!("{} failed with {status}", describe(command)) }
 }
 
 /// Formats a command as a shell-like line for messages.
