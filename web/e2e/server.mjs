@@ -50,6 +50,8 @@ export class ServerProcess {
         NOTES_DATA_DIR: this.dataDir,
         NOTES_WEB_DIR: this.webDir,
         NOTES_BCRYPT_COST: '4',
+        // Both browsers sign up and in from 127.0.0.1 within a minute.
+        NOTES_AUTH_RATE_PER_MINUTE: '0',
         NOTES_ALLOWED_ORIGINS: this.baseUrl,
       },
       stdio: ['ignore', log, log],

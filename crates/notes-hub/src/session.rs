@@ -1,6 +1,8 @@
 //! The session actor: one WebSocket connection.
 
+use std::any::Any;
 use std::io;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -8,6 +10,7 @@ use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler, StreamHan
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use notes_core::{Seq, UserId};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, Span, debug, info, warn};
@@ -41,6 +44,11 @@ pub struct SessionSettings {
     pub outbox_capacity: usize,
     /// Maximum size of one inbound message in bytes.
     pub max_inbound_bytes: usize,
+    /// Inbound messages allowed per second; 0 turns the limit off. A client
+    /// over it is closed with 1008 (policy violation).
+    pub inbound_rate_per_second: u32,
+    /// Inbound messages allowed at once before the rate applies.
+    pub inbound_burst: u32,
 }
 
 impl Default for SessionSettings {
@@ -50,6 +58,8 @@ impl Default for SessionSettings {
             client_timeout: CLIENT_TIMEOUT,
             outbox_capacity: OUTBOX_CAPACITY,
             max_inbound_bytes: MAX_INBOUND_MESSAGE_BYTES,
+            inbound_rate_per_second: 10,
+            inbound_burst: 20,
         }
     }
 }
@@ -76,6 +86,11 @@ pub struct Session {
     last_heard: Instant,
     /// The reason the session stopped, for the disconnect log line.
     end_reason: &'static str,
+    /// Limits the client's inbound messages; `None` when unlimited.
+    inbound_limit: Option<DefaultDirectRateLimiter>,
+    /// Held for the life of the session and dropped when it ends, such as
+    /// the server's count of open connections.
+    _guard: Option<Box<dyn Any>>,
     span: Span,
 }
 
@@ -85,6 +100,7 @@ impl Session {
     /// `snapshot` is the serialized `initial_notes` message and the sequence
     /// number it reflects; it is the first message the client receives.
     /// `token_expires_in` is how long the session's token stays valid.
+    /// `guard` is dropped when the session ends.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         user_id: UserId,
@@ -92,6 +108,7 @@ impl Session {
         settings: SessionSettings,
         snapshot: (ByteString, Seq),
         token_expires_in: Option<Duration>,
+        guard: Option<Box<dyn Any>>,
         ws: actix_ws::Session,
         stream: actix_ws::MessageStream,
     ) -> (SessionId, Addr<Session>) {
@@ -102,6 +119,10 @@ impl Session {
             .max_frame_size(settings.max_inbound_bytes)
             .aggregate_continuations()
             .max_continuation_size(settings.max_inbound_bytes);
+        let inbound_limit = NonZeroU32::new(settings.inbound_rate_per_second).map(|rate| {
+            let burst = NonZeroU32::new(settings.inbound_burst).unwrap_or(rate);
+            RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+        });
 
         let session = Session {
             id,
@@ -116,6 +137,8 @@ impl Session {
             token_expires_in,
             last_heard: Instant::now(),
             end_reason: "connection ended",
+            inbound_limit,
+            _guard: guard,
             span,
         };
         let addr = Session::create(|ctx| {
@@ -228,6 +251,14 @@ impl Actor for Session {
 impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for Session {
     fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
+        let counted = matches!(item, Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_) | AggregatedMessage::Ping(_)));
+        if counted && self.inbound_limit.as_ref().is_some_and(|limit| limit.check().is_err()) {
+            let _entered = self.span.enter();
+            warn!("client sent messages faster than the limit; closing with 1008");
+            drop(_entered);
+            self.close_with(1008, "message rate limit exceeded", ctx);
+            return;
+        }
         match item {
             Ok(AggregatedMessage::Text(text)) => self.on_text(text, ctx),
             Ok(AggregatedMessage::Binary(_)) => self.close_with(1003, "binary messages are not supported", ctx),

@@ -96,6 +96,50 @@ pub struct Config {
     #[arg(long, env = "NOTES_WS_OUTBOX", default_value_t = notes_hub::OUTBOX_CAPACITY)]
     pub ws_outbox: usize,
 
+    /// Sign-ups and logins allowed per client address per minute; 0 turns
+    /// the limit off. Requests over it get 429 with Retry-After.
+    #[arg(long, env = "NOTES_AUTH_RATE_PER_MINUTE", default_value_t = 10)]
+    pub auth_rate_per_minute: u32,
+
+    /// Sign-ups and logins a client address may make at once before the
+    /// per-minute rate applies.
+    #[arg(long, env = "NOTES_AUTH_BURST", default_value_t = 5)]
+    pub auth_burst: u32,
+
+    /// Note creates, updates and deletes allowed per user per second; 0
+    /// turns the limit off.
+    #[arg(long, env = "NOTES_WRITE_RATE_PER_SECOND", default_value_t = 20)]
+    pub write_rate_per_second: u32,
+
+    /// Note writes a user may make at once before the per-second rate applies.
+    #[arg(long, env = "NOTES_WRITE_BURST", default_value_t = 40)]
+    pub write_burst: u32,
+
+    /// WebSocket messages a client may send per second; 0 turns the limit
+    /// off. A client over it is closed with 1008.
+    #[arg(long, env = "NOTES_WS_MESSAGE_RATE_PER_SECOND", default_value_t = 10)]
+    pub ws_message_rate_per_second: u32,
+
+    /// WebSocket messages a client may send at once before the rate applies.
+    #[arg(long, env = "NOTES_WS_MESSAGE_BURST", default_value_t = 20)]
+    pub ws_message_burst: u32,
+
+    /// Maximum open WebSocket connections; further upgrades get 503. 0 means
+    /// no limit.
+    #[arg(long, env = "NOTES_MAX_WS_CONNECTIONS", default_value_t = 10_000)]
+    pub max_ws_connections: usize,
+
+    /// Maximum open WebSocket connections per user; further upgrades get
+    /// 429. 0 means no limit.
+    #[arg(long, env = "NOTES_MAX_WS_PER_USER", default_value_t = 20)]
+    pub max_ws_per_user: usize,
+
+    /// Take the client address for rate limits from `Forwarded` or
+    /// `X-Forwarded-For`. Set it only behind a reverse proxy that sets
+    /// these headers, because clients can forge them.
+    #[arg(long, env = "NOTES_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
     /// Directory of the built web app (`npm run build` in web/).
     #[arg(long, env = "NOTES_WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,

@@ -22,6 +22,7 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::limits::{Connections, KeyedLimit, Rate, RateLimits};
 use crate::routes;
 use crate::state::{AppState, HashingPool};
 
@@ -108,9 +109,33 @@ impl Application {
                 heartbeat_interval: config.heartbeat_interval,
                 client_timeout: config.client_timeout,
                 outbox_capacity: config.ws_outbox,
+                inbound_rate_per_second: config.ws_message_rate_per_second,
+                inbound_burst: config.ws_message_burst,
                 ..SessionSettings::default()
             },
+            rate_limits: Arc::new(RateLimits {
+                auth: KeyedLimit::new(
+                    Rate { count: config.auth_rate_per_minute, period: Duration::from_secs(60), burst: config.auth_burst },
+                    "too many sign-up or login attempts from this address; wait and try again",
+                ),
+                writes: KeyedLimit::new(
+                    Rate { count: config.write_rate_per_second, period: Duration::from_secs(1), burst: config.write_burst },
+                    "too many note changes; wait a moment and try again",
+                ),
+            }),
+            connections: Connections::new(config.max_ws_connections, config.max_ws_per_user),
+            trust_forwarded_for: config.trust_forwarded_for,
         };
+
+        // Idle rate-limit keys are dropped once a minute so the maps stay small.
+        let limits = state.rate_limits.clone();
+        hub_arbiter.spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                interval.tick().await;
+                limits.forget_idle();
+            }
+        });
 
         let web_dir = config.web_dir.clone();
         let mut server = HttpServer::new(move || build_app(state.clone(), web_dir.clone()))

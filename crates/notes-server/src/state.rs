@@ -1,5 +1,6 @@
 //! Shared state of the running server, handed to every handler.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::Addr;
@@ -9,6 +10,7 @@ use notes_store::Store;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
+use crate::limits::{Connections, RateLimits};
 
 /// Everything a handler needs. Cheap to clone: every field is shared.
 #[derive(Clone)]
@@ -27,6 +29,33 @@ pub struct AppState {
     pub allowed_origins: Arc<Vec<String>>,
     /// Heartbeat and queue settings for new WebSocket sessions.
     pub session_settings: SessionSettings,
+    /// Rate limits of sign-ups, logins and note writes.
+    pub rate_limits: Arc<RateLimits>,
+    /// Open WebSocket sessions, limited in total and per user.
+    pub connections: Arc<Connections>,
+    /// Whether the client address comes from forwarding headers.
+    pub trust_forwarded_for: bool,
+}
+
+impl AppState {
+    /// Returns the client address that rate limits apply to: the peer
+    /// address, or with `trust_forwarded_for` the first address in
+    /// `Forwarded` or `X-Forwarded-For`.
+    pub fn client_ip(&self, request: &actix_web::HttpRequest) -> IpAddr {
+        let forwarded = self.trust_forwarded_for.then(|| request.connection_info().realip_remote_addr().map(str::to_owned)).flatten();
+        forwarded
+            .and_then(|address| parse_ip(&address))
+            .or_else(|| request.peer_addr().map(|address| address.ip()))
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+}
+
+/// Parses `1.2.3.4`, `1.2.3.4:5678`, `[::1]:5678` or `::1`.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    let text = text.trim();
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|address| address.ip()))
 }
 
 /// Runs bcrypt work on tokio's blocking threads, at most `permits` at once.

@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use actix_web::{HttpResponse, web};
-use notes_core::{NewNote, NoteId, NoteUpdate};
+use notes_core::{NewNote, NoteId, NoteUpdate, UserId};
 use notes_store::{Committed, StoreError};
 use serde::Deserialize;
 
@@ -60,10 +60,11 @@ fn truncate(text: &str, max_chars: usize) -> String {
 /// A handler's future is dropped when its client disconnects. Running the
 /// write and the publish in a spawned task means that a committed write is
 /// always published, whatever happens to the request.
-async fn commit<F>(state: &AppState, write: F) -> Result<Committed, ApiError>
+async fn commit<F>(state: &AppState, actor: UserId, write: F) -> Result<Committed, ApiError>
 where
     F: Future<Output = Result<Committed, StoreError>> + 'static,
 {
+    state.rate_limits.writes.check(&actor)?;
     let hub = state.hub.clone();
     let task = actix_web::rt::spawn(async move {
         let committed = write.await?;
@@ -98,7 +99,7 @@ pub async fn create_note(
     let input = NewNote::new(&body.title, &body.content)?;
     let store = state.store.clone();
     let owner = auth.user;
-    let committed = commit(&state, async move { store.create_note(&owner, input).await }).await?;
+    let committed = commit(&state, owner.id, async move { store.create_note(&owner, input).await }).await?;
     tracing::info!(note_id = %committed.note.id, seq = committed.event.seq, "note created");
     Ok(HttpResponse::Created().json(committed.note))
 }
@@ -112,7 +113,7 @@ async fn update(
     let update = NoteUpdate::new(&body.title, &body.content, body.version)?;
     let store = state.store.clone();
     let actor = auth.user.id;
-    let committed = commit(&state, async move { store.update_note(actor, id, update).await }).await?;
+    let committed = commit(&state, actor, async move { store.update_note(actor, id, update).await }).await?;
     tracing::info!(note_id = %id, seq = committed.event.seq, version = committed.note.version, "note updated");
     Ok(HttpResponse::Ok().json(committed.note))
 }
@@ -142,7 +143,7 @@ pub async fn update_note(
 async fn delete(state: web::Data<AppState>, auth: AuthUser, id: NoteId) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let actor = auth.user.id;
-    let committed = commit(&state, async move { store.delete_note(actor, id).await }).await?;
+    let committed = commit(&state, actor, async move { store.delete_note(actor, id).await }).await?;
     tracing::info!(note_id = %id, seq = committed.event.seq, "note deleted");
     Ok(HttpResponse::Ok().json(serde_json::json!({"message": "note deleted", "id": id})))
 }

@@ -53,6 +53,7 @@ pub async fn register(
     request: HttpRequest,
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.auth.check(&state.client_ip(&request))?;
     let body = body.into_inner();
     let registration = Registration::new(&body.username, &body.email, body.password)?;
 
@@ -75,6 +76,7 @@ pub async fn login(
     request: HttpRequest,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.auth.check(&state.client_ip(&request))?;
     let body = body.into_inner();
     let email = Email::parse(&body.email)?;
     let password = Password::for_login(body.password)?;

@@ -67,6 +67,7 @@ pub async fn websocket(
         ApiError::Unauthorized
     })?;
     let auth = authenticate(&state, &token, &request).await?;
+    let guard = state.connections.acquire(auth.user.id)?;
 
     let snapshot = state.store.snapshot().await?;
     let message = InitialNotes { r#type: "initial_notes", data: &snapshot.notes, seq: snapshot.seq };
@@ -84,6 +85,7 @@ pub async fn websocket(
         state.session_settings.clone(),
         (ByteString::from(text), snapshot.seq),
         Some(expires_in),
+        Some(Box::new(guard)),
         ws,
         stream,
     );

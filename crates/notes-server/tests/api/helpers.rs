@@ -64,6 +64,12 @@ pub fn test_config(data_dir: &TempDir, extra: &[&str]) -> Config {
         TEST_SECRET,
         "--workers",
         "2",
+        // Tests register users and write notes faster than people do; the
+        // limits are tested on their own with these flags set.
+        "--auth-rate-per-minute",
+        "0",
+        "--write-rate-per-second",
+        "0",
     ];
     args.extend_from_slice(extra);
     Cli::try_parse_from(args).expect("test arguments are valid").config

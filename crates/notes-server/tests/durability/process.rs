@@ -77,6 +77,9 @@ impl Deployment {
             .env("NOTES_WEB_DIR", self.data_dir.path().join("no-web-app"))
             .env("NOTES_BCRYPT_COST", "4")
             .env("NOTES_WORKERS", "2")
+            // These tests write as fast as they can; the rate limits have tests of their own.
+            .env("NOTES_AUTH_RATE_PER_MINUTE", "0")
+            .env("NOTES_WRITE_RATE_PER_SECOND", "0")
             .stdin(Stdio::null());
         if let Some(database) = &self.database {
             command.env("NOTES_DATABASE_URL", database.url());
