@@ -251,7 +251,8 @@ impl Actor for Session {
 impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for Session {
     fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
-        let counted = matches!(item, Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_) | AggregatedMessage::Ping(_)));
+        let counted =
+            matches!(item, Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_) | AggregatedMessage::Ping(_)));
         if counted && self.inbound_limit.as_ref().is_some_and(|limit| limit.check().is_err()) {
             let _entered = self.span.enter();
             warn!("client sent messages faster than the limit; closing with 1008");

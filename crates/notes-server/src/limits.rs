@@ -110,7 +110,9 @@ impl Connections {
         if self.max_total > 0 && total > self.max_total {
             self.total.fetch_sub(1, Ordering::AcqRel);
             tracing::warn!(user_id = %user, max = self.max_total, "websocket rejected: the server is at its connection limit");
-            return Err(ApiError::Unavailable("the server has reached its WebSocket connection limit; try again later"));
+            return Err(ApiError::Unavailable(
+                "the server has reached its WebSocket connection limit; try again later",
+            ));
         }
 
         // The entry guard is dropped at the end of this statement, before

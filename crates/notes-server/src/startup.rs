@@ -83,7 +83,8 @@ impl Application {
         let tokens = TokenKeys::new(&secret, config.token_ttl).context("failed to set up token signing")?;
         let hasher = PasswordHasher::new(config.bcrypt_cost).context("invalid bcrypt cost")?;
 
-        let store = open_store(&config).await?;
+        let store = crate::observability::MeteredStore::new(open_store(&config).await?);
+        crate::observability::prometheus();
         let current_seq = store.current_seq().await.context("failed to read the change sequence")?;
 
         let hub_stats = Arc::new(HubStats::default());
@@ -115,11 +116,19 @@ impl Application {
             },
             rate_limits: Arc::new(RateLimits {
                 auth: KeyedLimit::new(
-                    Rate { count: config.auth_rate_per_minute, period: Duration::from_secs(60), burst: config.auth_burst },
+                    Rate {
+                        count: config.auth_rate_per_minute,
+                        period: Duration::from_secs(60),
+                        burst: config.auth_burst,
+                    },
                     "too many sign-up or login attempts from this address; wait and try again",
                 ),
                 writes: KeyedLimit::new(
-                    Rate { count: config.write_rate_per_second, period: Duration::from_secs(1), burst: config.write_burst },
+                    Rate {
+                        count: config.write_rate_per_second,
+                        period: Duration::from_secs(1),
+                        burst: config.write_burst,
+                    },
                     "too many note changes; wait a moment and try again",
                 ),
             }),
@@ -401,13 +410,16 @@ fn build_app(
             let started = Instant::now();
             let method = request.method().clone();
             let path = request.path().to_owned();
+            let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
             let span = tracing::info_span!("request", method = %method, path = %path);
             let response = service.call(request);
             async move {
                 let mut response = response.await?;
                 let user_id = response.request().extensions().get::<UserId>().copied();
                 let status = response.status().as_u16();
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let elapsed = started.elapsed().as_secs_f64();
+                let latency_ms = elapsed * 1000.0;
+                crate::observability::record_request(method.as_str(), &route, status, elapsed);
                 match user_id {
                     Some(user_id) => tracing::info!(status, latency_ms, user_id = %user_id, "request finished"),
                     None => tracing::info!(status, latency_ms, "request finished"),

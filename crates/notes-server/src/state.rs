@@ -42,7 +42,10 @@ impl AppState {
     /// address, or with `trust_forwarded_for` the first address in
     /// `Forwarded` or `X-Forwarded-For`.
     pub fn client_ip(&self, request: &actix_web::HttpRequest) -> IpAddr {
-        let forwarded = self.trust_forwarded_for.then(|| request.connection_info().realip_remote_addr().map(str::to_owned)).flatten();
+        let forwarded = self
+            .trust_forwarded_for
+            .then(|| request.connection_info().realip_remote_addr().map(str::to_owned))
+            .flatten();
         forwarded
             .and_then(|address| parse_ip(&address))
             .or_else(|| request.peer_addr().map(|address| address.ip()))
@@ -53,9 +56,7 @@ impl AppState {
 /// Parses `1.2.3.4`, `1.2.3.4:5678`, `[::1]:5678` or `::1`.
 fn parse_ip(text: &str) -> Option<IpAddr> {
     let text = text.trim();
-    text.parse::<IpAddr>()
-        .ok()
-        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|address| address.ip()))
+    text.parse::<IpAddr>().ok().or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|address| address.ip()))
 }
 
 /// Runs bcrypt work on tokio's blocking threads, at most `permits` at once.

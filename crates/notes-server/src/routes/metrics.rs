@@ -7,10 +7,8 @@ use actix_web::{HttpResponse, web};
 
 use crate::state::AppState;
 
-// NOTE: only the hub's counters are exported so far; request counts and
-// latency histograms by route, and store latency, are not measured yet.
-
-/// `GET /metrics`: the WebSocket hub's counters.
+/// `GET /metrics`: the WebSocket hub's counters of this server, then the
+/// request and store series of the process-wide recorder.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let stats = &state.hub_stats;
     let series: [(&str, &str, &str, &AtomicU64); 6] = [
@@ -45,6 +43,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut body = String::new();
     for (name, kind, help, value) in series {
         let _ = writeln!(body, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value.load(Ordering::Relaxed));
+    }
+    let _ = writeln!(
+        body,
+        "# HELP notes_ws_connections WebSocket connections counted against the limits\n# TYPE notes_ws_connections gauge\nnotes_ws_connections {}",
+        state.connections.total()
+    );
+    if let Some(handle) = crate::observability::prometheus() {
+        handle.run_upkeep();
+        body.push_str(&handle.render());
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }

@@ -153,3 +153,31 @@ async fn websocket_message_flood_is_closed_with_1008() {
     bystander.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
     assert_eq!(next_json(&mut bystander).await, json!({"type": "pong"}));
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_and_time_the_store() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let note = app.create_note(&alice, "counted", "").await;
+    let id = note["id"].as_str().unwrap();
+    let response = app.client.get(app.url(&format!("/api/notes/{id}"))).bearer_auth(&alice.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let body = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let request_line = body
+        .lines()
+        .find(|line| {
+            line.starts_with("notes_http_requests_total{")
+                && line.contains(r#"route="/api/notes/{id}""#)
+                && line.contains(r#"status="200""#)
+        })
+        .unwrap_or_else(|| panic!("a request counter for the item route in:\n{body}"));
+    assert!(request_line.contains(r#"method="GET""#), "{request_line}");
+    assert!(!body.contains(id), "note ids never become metric labels");
+    assert!(body.contains("notes_http_request_duration_seconds_bucket{"), "latency histogram in:\n{body}");
+    assert!(
+        body.contains(r#"notes_store_operation_duration_seconds_count{operation="create_note",outcome="ok"}"#),
+        "store latency in:\n{body}"
+    );
+    assert!(body.contains("notes_ws_sessions 0"), "hub gauge in:\n{body}");
+}
