@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use notes_core::{ChangeEvent, Email, NewNote, Note, NoteId, NoteUpdate, Seq, StoredUser, User, UserId};
-use notes_store::{Committed, Dump, Snapshot, Store, StoreError};
+use notes_store::{Committed, Dump, PageCursor, Snapshot, Store, StoreError};
 
 /// Latency buckets in seconds, from 0.5 ms to 5 s.
 const LATENCY_BUCKETS: [f64; 13] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
@@ -94,6 +94,10 @@ impl Store for MeteredStore {
 
     async fn list_notes(&self) -> Result<Vec<Note>, StoreError> {
         timed("list_notes", self.inner.list_notes()).await
+    }
+
+    async fn list_notes_page(&self, after: Option<PageCursor>, limit: usize) -> Result<Vec<Note>, StoreError> {
+        timed("list_notes_page", self.inner.list_notes_page(after, limit)).await
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {

@@ -57,6 +57,28 @@ pub struct Snapshot {
     pub seq: Seq,
 }
 
+/// A position in the newest-first listing: the sort key of the last note of
+/// a page. The next page holds the notes that sort after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageCursor {
+    /// `updated_at` of the last note of the previous page.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// `id` of the last note of the previous page, which breaks ties.
+    pub id: NoteId,
+}
+
+impl PageCursor {
+    /// Returns the cursor that follows `note`.
+    pub fn after(note: &Note) -> Self {
+        Self { updated_at: note.updated_at, id: note.id }
+    }
+
+    /// Reports whether `note` sorts after this cursor in the newest-first order.
+    pub fn precedes(&self, note: &Note) -> bool {
+        (note.updated_at, note.id) < (self.updated_at, self.id)
+    }
+}
+
 /// A committed write: the resulting note and the event that records it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Committed {
@@ -102,6 +124,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Returns every note, newest `updated_at` first, ties broken by id.
     async fn list_notes(&self) -> Result<Vec<Note>, StoreError>;
+
+    /// Returns up to `limit` notes in the order of [`Store::list_notes`],
+    /// starting after `after` (the last note of the previous page), or from
+    /// the newest note when `after` is `None`.
+    async fn list_notes_page(&self, after: Option<PageCursor>, limit: usize) -> Result<Vec<Note>, StoreError>;
 
     /// Returns every note together with the sequence number it reflects.
     async fn snapshot(&self) -> Result<Snapshot, StoreError>;

@@ -8,7 +8,7 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use notes_core::{ChangeEvent, ChangeKind, Email, NewNote, Note, NoteId, NoteUpdate, Seq, StoredUser, User, UserId};
 
-use crate::{Committed, DEFAULT_CHANGE_LOG_CAPACITY, Dump, Snapshot, Store, StoreError, sort_newest_first};
+use crate::{Committed, DEFAULT_CHANGE_LOG_CAPACITY, Dump, PageCursor, Snapshot, Store, StoreError, sort_newest_first};
 
 /// A store that keeps everything in this process's memory.
 ///
@@ -131,6 +131,11 @@ impl Store for MemoryStore {
 
     async fn list_notes(&self) -> Result<Vec<Note>, StoreError> {
         Ok(self.all_notes())
+    }
+
+    async fn list_notes_page(&self, after: Option<PageCursor>, limit: usize) -> Result<Vec<Note>, StoreError> {
+        let notes = self.all_notes();
+        Ok(notes.into_iter().filter(|note| after.is_none_or(|cursor| cursor.precedes(note))).take(limit).collect())
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {

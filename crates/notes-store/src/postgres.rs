@@ -14,7 +14,7 @@ use crate::sql::{
     check_applied_versions, conflict_or_backend, decode_event, encode_event, from_db_int, kind_name, map_migrate_error,
     replay_bounds, to_db_int,
 };
-use crate::{Committed, Dump, OpenOptions, Snapshot, Store, StoreError, redact_url};
+use crate::{Committed, Dump, OpenOptions, PageCursor, Snapshot, Store, StoreError, redact_url};
 
 /// The schema migrations in `migrations/postgres/`, built into the program.
 // The build script reruns the build when a file in migrations/ changes.
@@ -22,6 +22,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 const SELECT_ALL_NOTES: &str = "SELECT id, user_id, author, title, content, created_at, updated_at, version \
      FROM notes ORDER BY updated_at DESC, id DESC";
+const SELECT_NOTES_PAGE: &str = "SELECT id, user_id, author, title, content, created_at, updated_at, version \
+     FROM notes WHERE (updated_at, id) < ($1, $2) ORDER BY updated_at DESC, id DESC LIMIT $3";
+const SELECT_FIRST_PAGE: &str = "SELECT id, user_id, author, title, content, created_at, updated_at, version \
+     FROM notes ORDER BY updated_at DESC, id DESC LIMIT $1";
 const SELECT_NOTE_FOR_UPDATE: &str =
     "SELECT id, user_id, author, title, content, created_at, updated_at, version FROM notes WHERE id = $1 FOR UPDATE";
 
@@ -345,6 +349,18 @@ impl Store for PostgresStore {
     async fn list_notes(&self) -> Result<Vec<Note>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(StoreError::backend)?;
         select_notes(&mut conn).await
+    }
+
+    async fn list_notes_page(&self, after: Option<PageCursor>, limit: usize) -> Result<Vec<Note>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let query = match after {
+            Some(cursor) => {
+                sqlx::query(SELECT_NOTES_PAGE).bind(cursor.updated_at).bind(cursor.id.as_uuid()).bind(limit)
+            }
+            None => sqlx::query(SELECT_FIRST_PAGE).bind(limit),
+        };
+        let rows = query.fetch_all(&self.pool).await.map_err(StoreError::backend)?;
+        rows.iter().map(note_from_row).collect()
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {

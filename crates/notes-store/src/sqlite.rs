@@ -20,7 +20,7 @@ use crate::sql::{
     check_applied_versions, conflict_or_backend, decode_event, encode_event, from_db_int, invalid_column, kind_name,
     map_migrate_error, replay_bounds, to_db_int,
 };
-use crate::{Committed, Dump, OpenOptions, Snapshot, Store, StoreError};
+use crate::{Committed, Dump, OpenOptions, PageCursor, Snapshot, Store, StoreError};
 
 /// The schema migrations in `migrations/sqlite/`, built into the program.
 // The build script reruns the build when a file in migrations/ changes.
@@ -38,6 +38,10 @@ const READ_CONNECTIONS: u32 = 4;
 
 const SELECT_ALL_NOTES: &str = "SELECT id, user_id, author, title, content, created_at, updated_at, version \
      FROM notes ORDER BY updated_at DESC, id DESC";
+const SELECT_NOTES_PAGE: &str = "SELECT id, user_id, author, title, content, created_at, updated_at, version \
+     FROM notes WHERE (updated_at, id) < (?, ?) ORDER BY updated_at DESC, id DESC LIMIT ?";
+const SELECT_FIRST_PAGE: &str = "SELECT id, user_id, author, title, content, created_at, updated_at, version \
+     FROM notes ORDER BY updated_at DESC, id DESC LIMIT ?";
 const SELECT_NOTE: &str =
     "SELECT id, user_id, author, title, content, created_at, updated_at, version FROM notes WHERE id = ?";
 
@@ -421,6 +425,19 @@ impl Store for SqliteStore {
     async fn list_notes(&self) -> Result<Vec<Note>, StoreError> {
         let mut conn = self.readers.acquire().await.map_err(StoreError::backend)?;
         select_notes(&mut conn).await
+    }
+
+    async fn list_notes_page(&self, after: Option<PageCursor>, limit: usize) -> Result<Vec<Note>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let query = match after {
+            Some(cursor) => sqlx::query(SELECT_NOTES_PAGE)
+                .bind(to_micros(cursor.updated_at))
+                .bind(cursor.id.to_string())
+                .bind(limit),
+            None => sqlx::query(SELECT_FIRST_PAGE).bind(limit),
+        };
+        let rows = query.fetch_all(&self.readers).await.map_err(StoreError::backend)?;
+        rows.iter().map(note_from_row).collect()
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {

@@ -114,6 +114,27 @@ pub async fn list_is_newest_first(store: Arc<dyn Store>) {
     assert_eq!(snapshot.notes[2].id, second.id);
 }
 
+pub async fn pages_cover_the_listing_once(store: Arc<dyn Store>) {
+    let alice = register(&*store, "alice").await;
+    for i in 0..7 {
+        store.create_note(&alice, new_note(&format!("n{i}"), "")).await.unwrap();
+    }
+    let all = store.list_notes().await.unwrap();
+
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_notes_page(cursor, 3).await.unwrap();
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        cursor = Some(notes_store::PageCursor::after(last));
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+    assert!(store.list_notes_page(None, 0).await.unwrap().is_empty());
+    assert_eq!(store.list_notes_page(None, 100).await.unwrap(), all);
+}
+
 pub async fn owner_update_bumps_version(store: Arc<dyn Store>) {
     let alice = register(&*store, "alice").await;
     let note = store.create_note(&alice, new_note("Plan", "v1")).await.unwrap().note;
@@ -333,6 +354,7 @@ macro_rules! conformance {
             case!(create_note_assigns_seq_and_version);
             case!(list_is_newest_first);
             case!(owner_update_bumps_version);
+            case!(pages_cover_the_listing_once);
             case!(stale_version_is_rejected);
             case!(other_user_cannot_change_note);
             case!(delete_removes_note);

@@ -7,9 +7,10 @@
 
 use std::future::Future;
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use notes_core::{NewNote, NoteId, NoteUpdate, UserId};
-use notes_store::{Committed, StoreError};
+use notes_store::{Committed, PageCursor, StoreError};
 use serde::Deserialize;
 
 use crate::auth::AuthUser;
@@ -74,10 +75,72 @@ where
     Ok(task.await.map_err(ApiError::internal)??)
 }
 
+/// Query of `GET /api/notes`.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Largest page that `GET /api/notes?limit=N` returns.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Page size when a cursor is given without a limit.
+const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// Encodes a cursor as `<updated_at in microseconds>_<id>`. Clients treat it
+/// as opaque text.
+fn encode_cursor(cursor: &PageCursor) -> String {
+    format!("{}_{}", cursor.updated_at.timestamp_micros(), cursor.id)
+}
+
+fn decode_cursor(text: &str) -> Result<PageCursor, ApiError> {
+    let invalid = || ApiError::InvalidParameter {
+        field: "cursor",
+        message: "cursor is not one that this server returned; start again without a cursor".into(),
+    };
+    let (micros, id) = text.split_once('_').ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let updated_at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    let id = id.parse().map_err(|_| invalid())?;
+    Ok(PageCursor { updated_at, id })
+}
+
+fn parse_limit(text: &str) -> Result<usize, ApiError> {
+    match text.trim().parse::<usize>() {
+        Ok(limit) if (1..=MAX_PAGE_SIZE).contains(&limit) => Ok(limit),
+        _ => Err(ApiError::InvalidParameter {
+            field: "limit",
+            message: format!("limit must be a whole number from 1 to {MAX_PAGE_SIZE}"),
+        }),
+    }
+}
+
 /// `GET /api/notes`: every note, newest first.
-pub async fn list_notes(state: web::Data<AppState>, _auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    let notes = state.store.list_notes().await?;
-    Ok(HttpResponse::Ok().json(notes))
+///
+/// With `limit` or `cursor` it returns one page, and a `Link` header with
+/// `rel="next"` when the page is full. Without them it returns everything,
+/// as clients written before paging expect.
+pub async fn list_notes(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if query.limit.is_none() && query.cursor.is_none() {
+        let notes = state.store.list_notes().await?;
+        return Ok(HttpResponse::Ok().json(notes));
+    }
+
+    let limit = query.limit.as_deref().map(parse_limit).transpose()?.unwrap_or(DEFAULT_PAGE_SIZE);
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let notes = state.store.list_notes_page(after, limit).await?;
+
+    let mut response = HttpResponse::Ok();
+    if let Some(last) = notes.last().filter(|_| notes.len() == limit) {
+        let next = encode_cursor(&PageCursor::after(last));
+        response.insert_header((header::LINK, format!("</api/notes?limit={limit}&cursor={next}>; rel=\"next\"")));
+    }
+    Ok(response.json(notes))
 }
 
 /// `GET /api/notes/{id}`.

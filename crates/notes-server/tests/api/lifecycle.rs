@@ -198,3 +198,44 @@ async fn web_app_placeholder_and_security_headers() {
     let body = response.text().await.unwrap();
     assert!(body.contains("npm run build"), "{body}");
 }
+
+#[actix_web::test]
+async fn list_pages_follow_link_headers() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    for i in 0..5 {
+        app.create_note(&alice, &format!("n{i}"), "").await;
+    }
+    let all = app.list_notes(&alice).await;
+
+    let mut paged: Vec<Value> = Vec::new();
+    let mut next = Some("/api/notes?limit=2".to_owned());
+    while let Some(path) = next.take() {
+        let response = app.client.get(app.url(&path)).bearer_auth(&alice.token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        next = response.headers().get("link").map(|link| {
+            let link = link.to_str().unwrap();
+            assert!(link.ends_with(r#">; rel="next""#), "{link}");
+            link.trim_start_matches('<').split('>').next().unwrap().to_owned()
+        });
+        let page: Vec<Value> = response.json().await.unwrap();
+        assert!(page.len() <= 2);
+        paged.extend(page);
+        assert!(paged.len() <= 6, "paging ends");
+    }
+    assert_eq!(paged, all);
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=two", "limit"),
+        ("cursor=garbage", "cursor"),
+        ("limit=2&cursor=1_notauuid", "cursor"),
+    ] {
+        let response =
+            app.client.get(app.url(&format!("/api/notes?{query}"))).bearer_auth(&alice.token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["field"], field, "{query}");
+    }
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use notes_core::{ChangeEvent, Email, NewNote, Note, NoteId, NoteUpdate, Seq, StoredUser, User, UserId};
-use notes_store::{Committed, Dump, MemoryStore, OpenOptions, Snapshot, Store, StoreError};
+use notes_store::{Committed, Dump, MemoryStore, OpenOptions, PageCursor, Snapshot, Store, StoreError};
 
 pub async fn memory() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
@@ -49,6 +49,9 @@ impl<G: Send + Sync + 'static> Store for Guarded<G> {
     }
     async fn list_notes(&self) -> Result<Vec<Note>, StoreError> {
         self.store.list_notes().await
+    }
+    async fn list_notes_page(&self, after: Option<PageCursor>, limit: usize) -> Result<Vec<Note>, StoreError> {
+        self.store.list_notes_page(after, limit).await
     }
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         self.store.snapshot().await
