@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod bad_input;
 mod conflicts;
+mod fuzz;
 mod hardening;
 mod lifecycle;
 mod limits;
