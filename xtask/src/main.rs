@@ -5,6 +5,7 @@
 //! depends on no workspace crate: it drives `cargo` and `npm` as a developer
 //! would, so what it runs is what a person can run by hand.
 
+mod bench;
 mod ci;
 mod dev;
 mod process;
@@ -43,6 +44,10 @@ enum Task {
         #[arg(long)]
         rust_only: bool,
     },
+    /// Build the release server and the benchmark binaries, then measure the
+    /// server under load on 127.0.0.1 and print one JSON line and a table.
+    /// See docs/benchmarks.md for the scenarios and recorded results.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Task::Run { args } => dev::run(&args),
         Task::Dev => dev::dev(),
         Task::Ci { rust_only } => ci::ci(rust_only),
+        Task::Bench(args) => bench::bench(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
