@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod limits;
+pub mod list_cache;
 pub mod observability;
 pub mod routes;
 pub mod startup;

@@ -134,6 +134,7 @@ impl Application {
             }),
             connections: Connections::new(config.max_ws_connections, config.max_ws_per_user),
             trust_forwarded_for: config.trust_forwarded_for,
+            list_cache: Arc::default(),
         };
 
         // Idle rate-limit keys are dropped once a minute so the maps stay small.

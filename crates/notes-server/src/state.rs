@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use crate::limits::{Connections, RateLimits};
+use crate::list_cache::ListCache;
 
 /// Everything a handler needs. Cheap to clone: every field is shared.
 #[derive(Clone)]
@@ -35,6 +36,8 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     /// Whether the client address comes from forwarding headers.
     pub trust_forwarded_for: bool,
+    /// The serialized list of every note, shared by readers between writes.
+    pub list_cache: Arc<ListCache>,
 }
 
 impl AppState {

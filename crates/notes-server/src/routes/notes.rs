@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use actix_web::http::header;
+use actix_web::mime;
 use actix_web::{HttpResponse, web};
 use notes_core::{NewNote, NoteId, NoteUpdate, UserId};
 use notes_store::{Committed, PageCursor, StoreError};
@@ -127,8 +128,8 @@ pub async fn list_notes(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     if query.limit.is_none() && query.cursor.is_none() {
-        let notes = state.store.list_notes().await?;
-        return Ok(HttpResponse::Ok().json(notes));
+        let list = state.list_cache.get(&*state.store).await?;
+        return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(list.body));
     }
 
     let limit = query.limit.as_deref().map(parse_limit).transpose()?.unwrap_or(DEFAULT_PAGE_SIZE);

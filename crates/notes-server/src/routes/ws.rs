@@ -6,20 +6,10 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytestring::ByteString;
-use notes_core::Note;
-use serde::Serialize;
 
 use crate::auth::{SESSION_COOKIE, authenticate, bearer_token};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The first message on every connection.
-#[derive(Serialize)]
-struct InitialNotes<'a> {
-    r#type: &'static str,
-    data: &'a [Note],
-    seq: u64,
-}
 
 /// Checks the `Origin` header against the allowed origins.
 ///
@@ -69,9 +59,14 @@ pub async fn websocket(
     let auth = authenticate(&state, &token, &request).await?;
     let guard = state.connections.acquire(auth.user.id)?;
 
-    let snapshot = state.store.snapshot().await?;
-    let message = InitialNotes { r#type: "initial_notes", data: &snapshot.notes, seq: snapshot.seq };
-    let text = serde_json::to_string(&message).map_err(ApiError::internal)?;
+    // The message is assembled around the cached list, so a burst of
+    // reconnects does not serialize every note once per client.
+    let list = state.list_cache.get(&*state.store).await?;
+    let mut text = String::with_capacity(list.body.len() + 64);
+    text.push_str(r#"{"type":"initial_notes","data":"#);
+    text.push_str(std::str::from_utf8(&list.body).map_err(ApiError::internal)?);
+    text.push_str(&format!(r#","seq":{}}}"#, list.seq));
+    let snapshot_seq = list.seq;
 
     let (response, ws, stream) = actix_ws::handle(&request, body).map_err(|error| {
         tracing::debug!(error = %error, "invalid websocket handshake");
@@ -83,7 +78,7 @@ pub async fn websocket(
         auth.user.id,
         state.hub.clone(),
         state.session_settings.clone(),
-        (ByteString::from(text), snapshot.seq),
+        (ByteString::from(text), snapshot_seq),
         Some(expires_in),
         Some(Box::new(guard)),
         ws,
