@@ -14,6 +14,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::sql::{
@@ -51,13 +52,34 @@ const SELECT_NOTE: &str =
 /// transaction starts with `BEGIN IMMEDIATE`. Writers of this process queue
 /// for that connection instead of competing for SQLite's file lock, so they
 /// do not see "database is locked". `BEGIN IMMEDIATE` takes the write lock at
-/// the start, so a transaction never has to upgrade a read lock midway, a step
-/// that SQLite may fail with `SQLITE_BUSY` without waiting. Reads use a separate pool and, in WAL mode, see the last committed
-/// state without waiting for the writer.
+/// the start, so a transaction never has to upgrade a read lock midway, a
+/// step that SQLite may fail with `SQLITE_BUSY` without waiting. Note writes
+/// are committed in groups by one task (see [`group_commit`]), so concurrent
+/// writers share one disk sync. Reads use a separate pool and, in WAL mode,
+/// see the last committed state without waiting for the writer.
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
-    change_log_capacity: i64,
+    /// Note writes, committed in groups by the task that [`group_commit`] runs.
+    note_writes: mpsc::Sender<NoteWrite>,
+}
+
+/// Most note writes committed in one transaction.
+const MAX_GROUP: usize = 64;
+
+/// Note writes waiting for the group-commit task.
+const NOTE_WRITE_QUEUE: usize = 1024;
+
+/// One note write and where its result goes.
+struct NoteWrite {
+    operation: NoteOperation,
+    reply: oneshot::Sender<Result<Committed, StoreError>>,
+}
+
+enum NoteOperation {
+    Create(Note),
+    Update { actor: UserId, id: NoteId, update: NoteUpdate },
+    Delete { actor: UserId, id: NoteId },
 }
 
 impl SqliteStore {
@@ -99,8 +121,10 @@ impl SqliteStore {
             .map_err(StoreError::backend)?;
 
         let change_log_capacity = i64::try_from(options.change_log_capacity).unwrap_or(i64::MAX);
+        let (note_writes, queue) = mpsc::channel(NOTE_WRITE_QUEUE);
+        tokio::spawn(group_commit(writer.clone(), queue, change_log_capacity));
         tracing::info!(path = %path.display(), "opened SQLite store");
-        Ok(Self { writer, readers, change_log_capacity })
+        Ok(Self { writer, readers, note_writes })
     }
 
     /// Closes every connection, after which each operation fails. Waits for
@@ -116,6 +140,78 @@ impl SqliteStore {
 
     async fn begin_read(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         self.readers.begin().await.map_err(StoreError::backend)
+    }
+
+    /// Hands a note write to the group-commit task and waits for its result.
+    async fn write_note(&self, operation: NoteOperation) -> Result<Committed, StoreError> {
+        let (reply, result) = oneshot::channel();
+        self.note_writes.send(NoteWrite { operation, reply }).await.map_err(|_| writer_gone())?;
+        result.await.map_err(|_| writer_gone())?
+    }
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::backend(std::io::Error::other("the SQLite writer task has stopped"))
+}
+
+/// Commits note writes in groups: it takes every write that is waiting (up
+/// to [`MAX_GROUP`]), runs them in one `BEGIN IMMEDIATE` transaction and
+/// commits once.
+///
+/// With `synchronous=FULL` each commit waits for the disk, so under
+/// concurrent writes one sync serves the whole group instead of one each.
+/// A write that a rule rejects (not found, not owner, stale version) is
+/// rejected before it changes anything, so it takes no sequence number and
+/// leaves the rest of its group alone. A database error fails the whole
+/// group, and nothing of it is committed.
+async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<NoteWrite>, capacity: i64) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let mut pending: Vec<(oneshot::Sender<Result<Committed, StoreError>>, Committed)> = Vec::new();
+        let outcome = async {
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::backend)?;
+            for write in group.drain(..) {
+                match apply_note_write(&mut tx, write.operation).await {
+                    Ok(committed) => pending.push((write.reply, committed)),
+                    Err(StoreError::Backend(error)) => return Err(StoreError::Backend(error)),
+                    Err(rejected) => {
+                        let _ = write.reply.send(Err(rejected));
+                    }
+                }
+            }
+            if let Some(last) = pending.last() {
+                trim_change_log(&mut tx, last.1.event.seq, capacity).await?;
+            }
+            tx.commit().await.map_err(StoreError::backend)
+        }
+        .await;
+
+        match outcome {
+            Ok(()) => {
+                for (reply, committed) in pending.drain(..) {
+                    let _ = reply.send(Ok(committed));
+                }
+            }
+            Err(error) => {
+                // The transaction rolled back when it was dropped.
+                tracing::error!(error = %error, writes = pending.len() + group.len(), "SQLite group commit failed");
+                let message = error.to_string();
+                for (reply, _) in pending.drain(..) {
+                    let _ = reply.send(Err(StoreError::backend(std::io::Error::other(message.clone()))));
+                }
+                for write in group.drain(..) {
+                    let _ = write.reply.send(Err(StoreError::backend(std::io::Error::other(message.clone()))));
+                }
+            }
+        }
+    }
+}
+
+async fn apply_note_write(conn: &mut SqliteConnection, operation: NoteOperation) -> Result<Committed, StoreError> {
+    match operation {
+        NoteOperation::Create(note) => create_note_in(conn, note).await,
+        NoteOperation::Update { actor, id, update } => update_note_in(conn, actor, id, update).await,
+        NoteOperation::Delete { actor, id } => delete_note_in(conn, actor, id).await,
     }
 }
 
@@ -276,8 +372,8 @@ async fn next_seq(conn: &mut SqliteConnection) -> Result<Seq, StoreError> {
     from_db_int(seq, "seq")
 }
 
-/// Appends an event to the change log and drops the events beyond capacity.
-async fn append_event(conn: &mut SqliteConnection, event: &ChangeEvent, capacity: i64) -> Result<(), StoreError> {
+/// Appends an event to the change log.
+async fn append_event(conn: &mut SqliteConnection, event: &ChangeEvent) -> Result<(), StoreError> {
     let seq = to_db_int(event.seq, "seq")?;
     sqlx::query("INSERT INTO change_log (seq, kind, note_id, payload, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(seq)
@@ -285,12 +381,16 @@ async fn append_event(conn: &mut SqliteConnection, event: &ChangeEvent, capacity
         .bind(event.kind.note_id().to_string())
         .bind(encode_event(event)?)
         .bind(to_micros(notes_core::now()))
-        .execute(&mut *conn)
+        .execute(conn)
         .await
         .map_err(StoreError::backend)?;
+    Ok(())
+}
 
+/// Drops the change events that are more than `capacity` behind `newest`.
+async fn trim_change_log(conn: &mut SqliteConnection, newest: Seq, capacity: i64) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM change_log WHERE seq <= ?")
-        .bind(seq.saturating_sub(capacity))
+        .bind(to_db_int(newest, "seq")?.saturating_sub(capacity))
         .execute(conn)
         .await
         .map_err(StoreError::backend)?;
@@ -314,11 +414,11 @@ async fn finish<T>(tx: Transaction<'static, Sqlite>, result: Result<T, StoreErro
     }
 }
 
-async fn create_note_in(conn: &mut SqliteConnection, note: Note, capacity: i64) -> Result<Committed, StoreError> {
+async fn create_note_in(conn: &mut SqliteConnection, note: Note) -> Result<Committed, StoreError> {
     let seq = next_seq(conn).await?;
     insert_note(conn, &note).await?;
     let event = ChangeEvent { kind: ChangeKind::NoteCreated(note.clone()), seq };
-    append_event(conn, &event, capacity).await?;
+    append_event(conn, &event).await?;
     Ok(Committed { note, event })
 }
 
@@ -327,11 +427,12 @@ async fn update_note_in(
     actor: UserId,
     id: NoteId,
     update: NoteUpdate,
-    capacity: i64,
 ) -> Result<Committed, StoreError> {
-    let seq = next_seq(conn).await?;
+    // The rules are checked before anything is written, so a rejected
+    // update leaves the rest of its commit group untouched.
     let current = select_note(conn, id).await?.ok_or(StoreError::NotFound)?;
     let updated = current.apply_update(actor, update)?;
+    let seq = next_seq(conn).await?;
 
     sqlx::query("UPDATE notes SET title = ?, content = ?, updated_at = ?, version = ? WHERE id = ?")
         .bind(&updated.title)
@@ -344,19 +445,14 @@ async fn update_note_in(
         .map_err(StoreError::backend)?;
 
     let event = ChangeEvent { kind: ChangeKind::NoteUpdated(updated.clone()), seq };
-    append_event(conn, &event, capacity).await?;
+    append_event(conn, &event).await?;
     Ok(Committed { note: updated, event })
 }
 
-async fn delete_note_in(
-    conn: &mut SqliteConnection,
-    actor: UserId,
-    id: NoteId,
-    capacity: i64,
-) -> Result<Committed, StoreError> {
-    let seq = next_seq(conn).await?;
+async fn delete_note_in(conn: &mut SqliteConnection, actor: UserId, id: NoteId) -> Result<Committed, StoreError> {
     let note = select_note(conn, id).await?.ok_or(StoreError::NotFound)?;
     note.check_delete(actor)?;
+    let seq = next_seq(conn).await?;
 
     sqlx::query("DELETE FROM notes WHERE id = ?")
         .bind(id.to_string())
@@ -365,7 +461,7 @@ async fn delete_note_in(
         .map_err(StoreError::backend)?;
 
     let event = ChangeEvent { kind: ChangeKind::NoteDeleted { id }, seq };
-    append_event(conn, &event, capacity).await?;
+    append_event(conn, &event).await?;
     Ok(Committed { note, event })
 }
 
@@ -456,22 +552,15 @@ impl Store for SqliteStore {
     }
 
     async fn create_note(&self, owner: &User, input: NewNote) -> Result<Committed, StoreError> {
-        let note = Note::create(owner, input);
-        let mut tx = self.begin_write().await?;
-        let result = create_note_in(&mut tx, note, self.change_log_capacity).await;
-        finish(tx, result).await
+        self.write_note(NoteOperation::Create(Note::create(owner, input))).await
     }
 
     async fn update_note(&self, actor: UserId, id: NoteId, update: NoteUpdate) -> Result<Committed, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let result = update_note_in(&mut tx, actor, id, update, self.change_log_capacity).await;
-        finish(tx, result).await
+        self.write_note(NoteOperation::Update { actor, id, update }).await
     }
 
     async fn delete_note(&self, actor: UserId, id: NoteId) -> Result<Committed, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let result = delete_note_in(&mut tx, actor, id, self.change_log_capacity).await;
-        finish(tx, result).await
+        self.write_note(NoteOperation::Delete { actor, id }).await
     }
 
     async fn current_seq(&self) -> Result<Seq, StoreError> {
