@@ -33,16 +33,38 @@ export interface ReduceResult {
 
 export const emptyNotesState: NotesState = { notes: [], seq: null };
 
-/** Orders notes newest `updated_at` first, then by newest `created_at`, then by id for a stable order. */
-export function compareNotes(a: Note, b: Note): number {
-  const byUpdated = Date.parse(b.updated_at) - Date.parse(a.updated_at);
-  if (byUpdated !== 0 && !Number.isNaN(byUpdated)) return byUpdated;
+/** Returns the fraction digits of an RFC 3339 time padded to nanoseconds, or all zeros when it has none. */
+function fractionDigits(time: string): string {
+  const match = /:\d{2}\.(\d+)/.exec(time);
+  return (match?.[1] ?? '').padEnd(9, '0');
+}
+
+/** Compares two RFC 3339 times newest first, to the microsecond. */
+function compareTimesNewestFirst(a: string, b: string): number {
+  const byMillis = Date.parse(b) - Date.parse(a);
+  if (byMillis !== 0 && !Number.isNaN(byMillis)) return byMillis;
+  if (a === b) return 0;
 
   // Date.parse keeps milliseconds only, and the server stores microseconds.
-  if (a.updated_at !== b.updated_at) return a.updated_at < b.updated_at ? 1 : -1;
+  // The server writes 0, 3 or 6 fraction digits (chrono's `AutoSi` format), so
+  // the fractions are padded to one length before they are compared as text.
+  if (byMillis === 0) {
+    const aFraction = fractionDigits(a);
+    const bFraction = fractionDigits(b);
+    if (aFraction !== bFraction) return aFraction < bFraction ? 1 : -1;
+  }
 
-  const byCreated = Date.parse(b.created_at) - Date.parse(a.created_at);
-  if (byCreated !== 0 && !Number.isNaN(byCreated)) return byCreated;
+  // Unparsable times, or one instant written in two offsets, get a stable order by text.
+  return a < b ? 1 : -1;
+}
+
+/** Orders notes newest `updated_at` first, then by newest `created_at`, then by id for a stable order. */
+export function compareNotes(a: Note, b: Note): number {
+  const byUpdated = compareTimesNewestFirst(a.updated_at, b.updated_at);
+  if (byUpdated !== 0) return byUpdated;
+
+  const byCreated = compareTimesNewestFirst(a.created_at, b.created_at);
+  if (byCreated !== 0) return byCreated;
 
   if (a.id === b.id) return 0;
   return a.id < b.id ? -1 : 1;
