@@ -14,6 +14,7 @@
 //! - [`input`]: validated input ([`Registration`], [`NewNote`], [`NoteUpdate`]) and the limits.
 //! - [`event`]: [`ChangeEvent`], the numbered record of one committed write.
 //! - [`error`]: [`ValidationError`] and [`RuleError`].
+//! - [`time`]: the JSON form of timestamps, RFC 3339 with six fractional digits.
 //!
 //! Limits: times are UTC with microsecond precision (the precision that the
 //! SQL stores keep), and lengths are counted in Unicode scalar values.
@@ -23,6 +24,7 @@ pub mod event;
 pub mod id;
 pub mod input;
 pub mod note;
+pub mod time;
 pub mod user;
 
 pub use error::{RuleError, ValidationError};

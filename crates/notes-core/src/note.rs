@@ -22,8 +22,10 @@ pub struct Note {
     /// The body text, up to [`crate::CONTENT_MAX_CHARS`] characters.
     pub content: String,
     /// When the note was created.
+    #[serde(with = "crate::time")]
     pub created_at: DateTime<Utc>,
     /// When the note was last changed.
+    #[serde(with = "crate::time")]
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one with each update.
     pub version: u64,

@@ -19,6 +19,7 @@ pub struct User {
     /// The email address in its canonical form (see [`Email`]).
     pub email: String,
     /// When the user registered.
+    #[serde(with = "crate::time")]
     pub created: DateTime<Utc>,
 }
 
