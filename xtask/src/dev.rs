@@ -5,7 +5,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use notify::{RecursiveMode, Watcher};
+use notify::event::ModifyKind;
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::process::{Children, cargo, run as run_command};
 use crate::{web, workspace_root};
@@ -84,14 +85,21 @@ pub fn dev() -> anyhow::Result<()> {
 
     let (sender, changes) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            let relevant = event
-                .paths
-                .iter()
-                .any(|path| matches!(path.extension().and_then(|ext| ext.to_str()), Some("rs" | "toml" | "sql")));
-            if relevant {
-                let _ = sender.send(());
-            }
+        // Reads (access events) are ignored: cargo reads every source file
+        // when it builds, which would restart the server in a loop.
+        let Ok(event) = event else { return };
+        let changed = matches!(
+            event.kind,
+            EventKind::Create(_)
+                | EventKind::Remove(_)
+                | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+        );
+        let relevant = event
+            .paths
+            .iter()
+            .any(|path| matches!(path.extension().and_then(|ext| ext.to_str()), Some("rs" | "toml" | "sql")));
+        if changed && relevant {
+            let _ = sender.send(());
         }
     })
     .context("failed to start the file watcher")?;
