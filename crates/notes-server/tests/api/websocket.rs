@@ -385,3 +385,73 @@ async fn events_have_unique_increasing_seq_across_kinds() {
     }
     assert_eq!(notes, by_id(&app.list_notes(&alice).await));
 }
+
+#[actix_web::test]
+async fn slow_reader_gets_everything_or_a_close() {
+    let app = spawn_app_with(&["--ws-outbox", "64"]).await;
+    let alice = app.register("alice").await;
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(app.create_note(&alice, &format!("n{i}"), "").await["id"].as_str().unwrap().to_owned());
+    }
+    let (mut slow, snapshot) = app.connect_with_snapshot(&alice).await;
+    let first_seq = snapshot["seq"].as_u64().unwrap();
+
+    // 1,000 updates of 1 KiB, spread over the 50 notes, sent as fast as the
+    // API allows by 8 writers.
+    let content = "u".repeat(1024);
+    let mut writers = Vec::new();
+    for writer in 0..8 {
+        let client = app.client.clone();
+        let token = alice.token.clone();
+        let urls: Vec<String> = ids.iter().map(|id| app.url(&format!("/api/notes/{id}"))).collect();
+        let content = content.clone();
+        writers.push(tokio::spawn(async move {
+            for round in 0..125 {
+                let url = &urls[(writer * 125 + round) % urls.len()];
+                let body = json!({"title": format!("w{writer} r{round}"), "content": content});
+                let response = client.put(url).bearer_auth(&token).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        }));
+    }
+
+    // The reader takes one frame every 50 ms for 3 seconds, then reads at
+    // full speed. It must either receive all 1,000 events in order, or be
+    // closed with a close code that tells it to resynchronize; it must never
+    // sit on an open socket that has stopped delivering.
+    let mut expected = first_seq + 1;
+    let slow_until = tokio::time::Instant::now() + Duration::from_secs(3);
+    let outcome = loop {
+        if tokio::time::Instant::now() < slow_until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let next = tokio::time::timeout(RECEIVE_TIMEOUT, slow.next()).await.expect("an open socket keeps delivering");
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                let event: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(event["seq"], expected, "events stay in order");
+                expected += 1;
+                if expected == first_seq + 1001 {
+                    break "all delivered";
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let code = close_code(&frame);
+                assert!(matches!(code, Some(4008 | 4009)), "closed with a resync code, got {code:?}");
+                break "closed";
+            }
+            Some(Ok(_)) => {}
+            other => panic!("unexpected end of the socket: {other:?}"),
+        }
+    };
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert!(["all delivered", "closed"].contains(&outcome));
+
+    // Whatever happened to the slow reader, a fresh snapshot matches the store.
+    let (_fresh, snapshot) = app.connect_with_snapshot(&alice).await;
+    assert_eq!(snapshot["seq"], first_seq + 1000);
+    assert_eq!(snapshot["data"].as_array().unwrap().len(), 50);
+}
