@@ -11,8 +11,9 @@ export const CONTENT_MAX_CHARS = 100_000;
 
 export type FieldErrors = Partial<Record<ErrorField, string>>;
 
-// A loose check: the server's parser is the authority on email syntax.
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
+// A loose check: the server's parser is the authority on email syntax. Like
+// the server, it asks for a dot in the domain.
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
 export function validateNote(title: string, content: string): FieldErrors {
   const errors: FieldErrors = {};

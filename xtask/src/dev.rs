@@ -35,10 +35,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         server.env("NOTES_WEB_DIR", web_dir.join("dist"));
     }
     children.spawn("notes-server", &mut server)?;
-    eprintln!(
-        "xtask: open http://{} (or the NOTES_ADDR you set); Ctrl-C stops the server",
-        std::env::var("NOTES_ADDR").unwrap_or_else(|_| DEV_SERVER_ADDR.to_owned())
-    );
+    eprintln!("xtask: open the address in the server's \"notes server listening on\" line; Ctrl-C stops the server");
 
     loop {
         if let Some((name, status)) = children.exited() {

@@ -52,19 +52,23 @@ pub struct Children {
 }
 
 impl Children {
-    /// Installs the Ctrl-C handler that stops every child.
+    /// Installs the Ctrl-C handler. It only records the interrupt: the task's
+    /// main loop sees it through [`Children::interrupted`] and stops the
+    /// children itself, so the process never exits while a stop is half done.
     pub fn install_interrupt_handler(&self) -> anyhow::Result<()> {
-        let children = self.clone();
-        ctrlc::set_handler(move || {
-            children.interrupted.store(true, Ordering::SeqCst);
-            children.stop_all();
-        })
-        .context("failed to install the Ctrl-C handler")
+        let interrupted = self.interrupted.clone();
+        ctrlc::set_handler(move || interrupted.store(true, Ordering::SeqCst))
+            .context("failed to install the Ctrl-C handler")
     }
 
-    /// Reports whether Ctrl-C was pressed.
+    /// Reports whether Ctrl-C was pressed, and if so stops every child
+    /// before returning.
     pub fn interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::SeqCst)
+        let interrupted = self.interrupted.load(Ordering::SeqCst);
+        if interrupted {
+            self.stop_all();
+        }
+        interrupted
     }
 
     /// Starts a command in a process group of its own and keeps it for

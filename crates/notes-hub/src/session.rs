@@ -172,10 +172,13 @@ impl Session {
             ProtocolError::Io(io_error) if io_error.to_string().contains("continuation size") => {
                 (1009, "message too big")
             }
+            // A closed tab or a dropped network ends the connection without a
+            // close frame; that is an ordinary disconnect, not a fault.
+            ProtocolError::Io(_) => (1001, "connection lost"),
             _ => (1002, "protocol error"),
         };
         let _entered = self.span.enter();
-        debug!(error = %error, code, "closing after a protocol error");
+        debug!(error = %error, code, "closing after a read error");
         drop(_entered);
         self.close_with(code, reason, ctx);
     }

@@ -419,7 +419,8 @@ fn build_app(
                 let user_id = response.request().extensions().get::<UserId>().copied();
                 let status = response.status().as_u16();
                 let elapsed = started.elapsed().as_secs_f64();
-                let latency_ms = elapsed * 1000.0;
+                // Rounded to microseconds, so the log shows no float noise.
+                let latency_ms = (elapsed * 1_000_000.0).round() / 1000.0;
                 crate::observability::record_request(method.as_str(), &route, status, elapsed);
                 match user_id {
                     Some(user_id) => tracing::info!(status, latency_ms, user_id = %user_id, "request finished"),

@@ -254,12 +254,18 @@ pub fn redact_url(url: &str) -> String {
         Some(index) => rest.split_at(index),
         None => (rest, ""),
     };
+    // Query parameters can carry a password too, so they are hidden whole.
+    let path = match path.split_once('?') {
+        Some((path, _query)) => format!("{path}?***"),
+        None => path.to_owned(),
+    };
+    let url = format!("{scheme}://{authority}{path}");
     match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        None => url.to_owned(),
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url,
+        },
+        None => url,
     }
 }
 
@@ -271,6 +277,8 @@ mod tests {
     fn redact_url_hides_password() {
         assert_eq!(redact_url("postgres://app:s3cret@db:5432/notes"), "postgres://app:***@db:5432/notes");
         assert_eq!(redact_url("postgres://db/notes"), "postgres://db/notes");
+        assert_eq!(redact_url("postgres://postgres@db/notes"), "postgres://postgres@db/notes");
+        assert_eq!(redact_url("postgres://db/notes?password=s3cret"), "postgres://db/notes?***");
         assert_eq!(redact_url("sqlite:///var/lib/notes.db"), "sqlite:///var/lib/notes.db");
         assert_eq!(redact_url("memory:"), "memory:");
     }
