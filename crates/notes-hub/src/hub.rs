@@ -72,6 +72,8 @@ pub struct Hub {
     feed: Option<Arc<dyn ChangeFeed>>,
     /// Whether a fetch from the feed is running.
     fetching: bool,
+    /// How often to read the feed for writes made by other processes.
+    poll_interval: Option<Duration>,
 }
 
 impl Hub {
@@ -86,7 +88,16 @@ impl Hub {
             stats,
             feed: None,
             fetching: false,
+            poll_interval: None,
         }
+    }
+
+    /// Reads the feed every `interval` for events that were committed by
+    /// other server processes sharing the database, which never publish to
+    /// this hub. Needs a feed (see [`Hub::with_feed`]).
+    pub fn with_polling(mut self, interval: Duration) -> Self {
+        self.poll_interval = Some(interval);
+        self
     }
 
     /// Sets the change log that gaps are filled from.
@@ -116,26 +127,34 @@ impl Hub {
     /// Reads the events after `last_seq` from the feed, once the current gap
     /// has lasted [`GAP_FETCH_DELAY`].
     fn fill_gap(&mut self, ctx: &mut Context<Self>) {
-        let (Some(feed), Some(since)) = (&self.feed, self.gap_since) else { return };
-        if self.fetching || since.elapsed() < GAP_FETCH_DELAY {
+        let Some(since) = self.gap_since else { return };
+        if since.elapsed() >= GAP_FETCH_DELAY {
+            self.fetch_after_last(ctx);
+        }
+    }
+
+    /// Reads the events after `last_seq` from the feed and accepts them,
+    /// unless a read is already running.
+    fn fetch_after_last(&mut self, ctx: &mut Context<Self>) {
+        let Some(feed) = &self.feed else { return };
+        if self.fetching {
             return;
         }
         self.fetching = true;
         let after = self.last_seq;
-        debug!(after, "reading missing events from the change log");
         let fetch = feed.changes_since(after, FETCH_LIMIT);
         ctx.spawn(fetch.into_actor(self).map(move |result, hub, _| {
             hub.fetching = false;
             match result {
                 Ok(events) => {
-                    debug!(after, count = events.len(), "read missing events from the change log");
+                    if !events.is_empty() {
+                        debug!(after, count = events.len(), "read events from the change log");
+                    }
                     for event in &events {
                         hub.accept(event);
                     }
                 }
-                Err(cause) => {
-                    warn!(after, error = %cause, "reading missing events from the change log failed; will retry")
-                }
+                Err(cause) => warn!(after, error = %cause, "reading events from the change log failed; will retry"),
             }
         }));
     }
@@ -246,6 +265,9 @@ impl Actor for Hub {
             hub.fill_gap(ctx);
             hub.check_gap();
         });
+        if let Some(poll_interval) = self.poll_interval {
+            ctx.run_interval(poll_interval, |hub, ctx| hub.fetch_after_last(ctx));
+        }
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -376,6 +398,18 @@ mod tests {
         hub.send(Publish { event: deleted(2) }).await.unwrap();
         assert_eq!(broadcast_count(&stats, 2, GAP_TIMEOUT).await, 2);
         assert_eq!(stats.sequence_gaps.load(Ordering::Relaxed), 0);
+    }
+
+    #[actix_web::test]
+    async fn polling_reads_writes_of_other_processes() {
+        let stats = Arc::new(HubStats::default());
+        let feed = Arc::new(FakeFeed(Mutex::new(Vec::new())));
+        let hub = Hub::new(0, stats.clone()).with_feed(feed.clone()).with_polling(Duration::from_millis(20)).start();
+
+        // Another process commits two events; this hub never sees a Publish.
+        feed.0.lock().unwrap().extend([deleted(1), deleted(2)]);
+        assert_eq!(broadcast_count(&stats, 2, Duration::from_secs(2)).await, 2);
+        drop(hub);
     }
 
     #[actix_web::test]

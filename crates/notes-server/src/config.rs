@@ -59,6 +59,12 @@ pub struct Config {
     #[arg(long, env = "NOTES_CHANGE_LOG_CAPACITY", default_value_t = notes_store::DEFAULT_CHANGE_LOG_CAPACITY)]
     pub change_log_capacity: usize,
 
+    /// How often to read changes that other server processes sharing the
+    /// database committed, for this server's WebSocket clients, such as
+    /// `1s`; `0s` turns it off. Default: `1s` with PostgreSQL, off otherwise.
+    #[arg(long, env = "NOTES_POLL_INTERVAL", value_parser = humantime::parse_duration)]
+    pub poll_interval: Option<Duration>,
+
     /// Token signing secret, at least 32 bytes. Without it, a random secret
     /// is generated on first start and kept in the data directory.
     #[arg(long, env = "NOTES_JWT_SECRET", hide_env_values = true)]

@@ -36,6 +36,10 @@ pub const JSON_BODY_LIMIT: usize = 256 * 1024;
 /// How long in-flight requests may take to finish after a stop signal.
 const SHUTDOWN_TIMEOUT_SECONDS: u64 = 10;
 
+/// How often a server on PostgreSQL reads changes committed by other server
+/// processes, unless configured otherwise.
+const DEFAULT_POSTGRES_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Name of the file in the data directory that keeps the generated secret.
 const SECRET_FILE: &str = "jwt-secret";
 
@@ -91,7 +95,17 @@ impl Application {
         let hub_arbiter = Arbiter::new();
         let stats = hub_stats.clone();
         let feed: Arc<dyn ChangeFeed> = Arc::new(StoreFeed(store.clone()));
-        let hub = Hub::start_in_arbiter(&hub_arbiter.handle(), move |_| Hub::new(current_seq, stats).with_feed(feed));
+        let poll_interval = match config.poll_interval {
+            Some(interval) => Some(interval).filter(|interval| !interval.is_zero()),
+            None => (store.kind() == "postgres").then_some(DEFAULT_POSTGRES_POLL_INTERVAL),
+        };
+        let hub = Hub::start_in_arbiter(&hub_arbiter.handle(), move |_| {
+            let hub = Hub::new(current_seq, stats).with_feed(feed);
+            match poll_interval {
+                Some(interval) => hub.with_polling(interval),
+                None => hub,
+            }
+        });
 
         let allowed_origins = if config.allowed_origins.is_empty() {
             default_origins(address)
@@ -161,6 +175,7 @@ impl Application {
         tracing::info!(
             address = %address,
             store = store.kind(),
+            poll_interval = ?poll_interval,
             version = env!("CARGO_PKG_VERSION"),
             origins = ?allowed_origins,
             "notes server listening on http://{address}"

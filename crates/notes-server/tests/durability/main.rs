@@ -12,5 +12,6 @@ mod process;
 mod concurrency;
 mod crash;
 mod export_import;
+mod instances;
 mod restart;
 mod schema_version;
