@@ -49,7 +49,7 @@ pub struct MeteredStore {
 
 impl MeteredStore {
     /// Wraps a store.
-    pub fn new(inner: Arc<dyn Store>) -> Arc<dyn Store> {
+    pub fn wrap(inner: Arc<dyn Store>) -> Arc<dyn Store> {
         Arc::new(Self { inner })
     }
 }

@@ -87,7 +87,7 @@ impl Application {
         let tokens = TokenKeys::new(&secret, config.token_ttl).context("failed to set up token signing")?;
         let hasher = PasswordHasher::new(config.bcrypt_cost).context("invalid bcrypt cost")?;
 
-        let store = crate::observability::MeteredStore::new(open_store(&config).await?);
+        let store = crate::observability::MeteredStore::wrap(open_store(&config).await?);
         crate::observability::prometheus();
         let current_seq = store.current_seq().await.context("failed to read the change sequence")?;
 
