@@ -10,6 +10,7 @@ mod auth;
 mod broadcast;
 mod load;
 mod report;
+mod resilience;
 mod server;
 mod stores;
 
@@ -32,8 +33,9 @@ pub struct BenchArgs {
     #[arg(value_enum)]
     scenario: Option<Scenario>,
 
-    /// WebSocket clients for fanout, connections (the maximum) and the fanout
-    /// part of auth. Without it, fanout runs 100, 1,000 and 5,000 clients.
+    /// WebSocket clients for fanout, connections (the maximum), the fanout
+    /// part of auth and each soak wave. Without it, fanout runs 100, 1,000
+    /// and 5,000 clients, and soak 1,000 per wave.
     #[arg(long)]
     clients: Option<usize>,
 
@@ -50,6 +52,10 @@ pub struct BenchArgs {
     /// starting one. The floor comparison and the store switch are skipped.
     #[arg(long)]
     base: Option<String>,
+
+    /// For soak: seconds after which no new wave starts (default 600).
+    #[arg(long)]
+    seconds: Option<f64>,
 
     /// PID of the server at --base, to report its CPU time and memory.
     #[arg(long, requires = "base")]
@@ -73,11 +79,25 @@ enum Scenario {
     /// Registrations and logins per second at bcrypt cost 12, and fanout
     /// latency while clients log in.
     Auth,
+    /// Waves of 1,000 clients connecting and disconnecting while notes are
+    /// created: lost events, session leaks and memory growth across waves.
+    Soak,
+    /// A burst of 5,000 notes of 1 KiB with one client that never reads and
+    /// five that reset their connection: delivery to the others, the slow
+    /// client's close and the server's memory.
+    Slowclient,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] =
-        [Scenario::Store, Scenario::Http, Scenario::Fanout, Scenario::Connections, Scenario::Auth];
+    const ALL: [Scenario; 7] = [
+        Scenario::Store,
+        Scenario::Http,
+        Scenario::Fanout,
+        Scenario::Connections,
+        Scenario::Auth,
+        Scenario::Soak,
+        Scenario::Slowclient,
+    ];
 }
 
 /// What every scenario needs: the binaries, the server to drive when it is
@@ -88,16 +108,29 @@ pub struct Bench {
     clients: Option<usize>,
     rate: Option<f64>,
     notes: Option<u64>,
+    seconds: Option<f64>,
 }
 
 impl Bench {
     /// Runs `body` against a fresh server of `kind`, or against the --base
     /// server when one was given.
     fn with_server<T>(&self, kind: ServerKind, body: impl FnOnce(&Endpoint) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        self.with_server_env(kind, &[], body)
+    }
+
+    /// Runs `body` like [`Bench::with_server`], with extra environment
+    /// variables for a server started here. A --base server keeps its own
+    /// settings.
+    fn with_server_env<T>(
+        &self,
+        kind: ServerKind,
+        env: &[(&str, &str)],
+        body: impl FnOnce(&Endpoint) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
         if let Some(endpoint) = &self.external {
             return body(endpoint);
         }
-        let server = RunningServer::start(&self.binaries, kind)?;
+        let server = RunningServer::start(&self.binaries, kind, env)?;
         let endpoint = Endpoint { base: server.base.clone(), pid: Some(server.pid) };
         let result = body(&endpoint);
         drop(server);
@@ -139,6 +172,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         clients: args.clients,
         rate: args.rate,
         notes: args.notes,
+        seconds: args.seconds,
     };
 
     let scenarios = match args.scenario {
@@ -155,6 +189,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             Scenario::Fanout => broadcast::fanout(&bench, &mut report),
             Scenario::Connections => broadcast::connections(&bench, &mut report),
             Scenario::Auth => auth::auth(&bench, &mut report),
+            Scenario::Soak => resilience::soak(&bench, &mut report),
+            Scenario::Slowclient => resilience::slow_client(&bench, &mut report),
         };
         result.with_context(|| format!("scenario {scenario:?} failed"))?;
     }

@@ -79,8 +79,9 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Starts a server on a free port of 127.0.0.1 with a fresh data
-    /// directory and waits until `GET /healthz` returns 200.
-    pub fn start(binaries: &Binaries, kind: ServerKind) -> anyhow::Result<Self> {
+    /// directory and waits until `GET /healthz` returns 200. `env` is set
+    /// last, so it overrides the benchmark defaults.
+    pub fn start(binaries: &Binaries, kind: ServerKind, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let data_dir =
             tempfile::Builder::new().prefix("notes-bench-").tempdir().context("failed to create a data directory")?;
         let port = free_port()?;
@@ -132,6 +133,8 @@ impl RunningServer {
                 .env("NOTES_MAX_WS_CONNECTIONS", "0")
                 .env("NOTES_MAX_WS_PER_USER", "0");
         }
+
+        command.envs(env.iter().copied());
 
         let child = command.spawn().with_context(|| format!("failed to start {}", kind.name()))?;
         let pid = child.id();

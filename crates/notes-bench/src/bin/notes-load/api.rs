@@ -64,9 +64,14 @@ impl Api {
         session_token(response, StatusCode::OK, "login").await
     }
 
-    /// Creates a note titled `title`.
+    /// Creates a note titled `title` with the body [`NOTE_CONTENT`].
     pub async fn create_note(&self, token: &str, title: &str) -> anyhow::Result<()> {
-        let body = json!({ "title": title, "content": NOTE_CONTENT });
+        self.create_note_with_content(token, title, NOTE_CONTENT).await
+    }
+
+    /// Creates a note titled `title` with the body `content`.
+    pub async fn create_note_with_content(&self, token: &str, title: &str, content: &str) -> anyhow::Result<()> {
+        let body = json!({ "title": title, "content": content });
         let response =
             self.client.post(format!("{}/api/notes", self.base)).bearer_auth(token).json(&body).send().await?;
         let status = response.status();
@@ -100,9 +105,15 @@ impl Api {
     /// Returns the `notes_ws_sessions` gauge from `GET /metrics`, or None when
     /// the server does not export it.
     pub async fn websocket_sessions(&self) -> Option<u64> {
+        self.metric("notes_ws_sessions").await.map(|value| value as u64)
+    }
+
+    /// Returns the value of the unlabelled metric `name` from `GET /metrics`,
+    /// or None when the server does not export it.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
         let response = self.client.get(format!("{}/metrics", self.base)).send().await.ok()?;
         let text = response.text().await.ok()?;
-        let line = text.lines().find(|line| line.starts_with("notes_ws_sessions "))?;
+        let line = text.lines().find(|line| line.split_whitespace().next() == Some(name))?;
         line.split_whitespace().nth(1)?.parse().ok()
     }
 }

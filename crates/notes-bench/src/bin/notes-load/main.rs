@@ -7,6 +7,7 @@
 
 mod api;
 mod http_load;
+mod slow_client;
 mod ws_load;
 
 use std::time::Duration;
@@ -96,6 +97,51 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         connect_concurrency: usize,
     },
+    /// Waves of WebSocket clients that connect, receive notes and
+    /// disconnect, half with a close frame and half without one. After each
+    /// wave, read the session gauge and the server's memory.
+    Soak {
+        /// Seconds after which no new wave starts (at least one wave runs).
+        #[arg(long, default_value_t = 600.0)]
+        seconds: f64,
+        /// WebSocket clients per wave.
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        /// Notes created per wave.
+        #[arg(long, default_value_t = 20)]
+        notes: usize,
+        /// Notes created per second.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// Maximum handshakes in progress at once.
+        #[arg(long, default_value_t = 64)]
+        connect_concurrency: usize,
+        /// Seconds to wait for `notes_ws_sessions` to read 0 after a wave.
+        #[arg(long, default_value_t = 6.0)]
+        sessions_timeout: f64,
+    },
+    /// A burst of large notes while one client never reads and some clients
+    /// reset their connection mid-burst.
+    Slowclient {
+        /// Clients that read every event.
+        #[arg(long, default_value_t = 20)]
+        normal_clients: usize,
+        /// Clients that reset their connection (SO_LINGER 0) mid-burst.
+        #[arg(long, default_value_t = 5)]
+        reset_clients: usize,
+        /// Notes in the burst.
+        #[arg(long, default_value_t = 5_000)]
+        notes: usize,
+        /// Concurrent writer tasks.
+        #[arg(long, default_value_t = 8)]
+        writers: usize,
+        /// Bytes in each note body.
+        #[arg(long, default_value_t = 1024)]
+        content_bytes: usize,
+        /// Seconds after the burst before the last memory reading.
+        #[arg(long, default_value_t = 5.0)]
+        settle_seconds: f64,
+    },
     /// Registrations and logins per second.
     Auth {
         /// Concurrent clients.
@@ -145,6 +191,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Connections { clients, step, connect_concurrency } => {
             ("connections", ws_load::connections(&api, pid, clients, step, connect_concurrency).await?)
+        }
+        Command::Soak { seconds, clients, notes, rate, connect_concurrency, sessions_timeout } => {
+            let options = ws_load::soak::SoakOptions {
+                seconds,
+                clients,
+                notes,
+                rate,
+                connect_concurrency,
+                sessions_timeout: Duration::from_secs_f64(sessions_timeout),
+            };
+            ("soak", ws_load::soak::soak(&api, pid, &options).await?)
+        }
+        Command::Slowclient { normal_clients, reset_clients, notes, writers, content_bytes, settle_seconds } => {
+            let options = slow_client::SlowClientOptions {
+                normal_clients,
+                reset_clients,
+                notes,
+                writers,
+                content_bytes,
+                settle_seconds,
+            };
+            ("slowclient", slow_client::slow_client(&api, pid, &options).await?)
         }
         Command::Auth { clients, seconds, max } => ("auth", http_load::auth(&api, pid, clients, seconds, max).await?),
     };

@@ -5,6 +5,8 @@
 //! matched by its title, `<marker><index>`, so the sender records the time
 //! just before each create and the latency is computed after the run.
 
+pub mod soak;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -77,6 +79,16 @@ impl Receipts {
     }
 }
 
+/// Close behavior of the client tasks when the run stops them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// Drop the connection without a close frame.
+    Drop,
+    /// Even-numbered clients send a close frame, odd-numbered ones drop the
+    /// connection without one.
+    HalfWithCloseFrame,
+}
+
 /// State that every client task of one run shares.
 struct Run {
     clock: Instant,
@@ -93,6 +105,7 @@ struct Run {
     /// Clients whose connection ended before the run stopped them.
     dropped: AtomicU64,
     stop: watch::Sender<bool>,
+    closing: Closing,
 }
 
 impl Run {
@@ -102,6 +115,7 @@ impl Run {
         clients: usize,
         notes: usize,
         connect_concurrency: usize,
+        closing: Closing,
     ) -> anyhow::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             clock: Instant::now(),
@@ -116,6 +130,7 @@ impl Run {
             first_failure: Mutex::new(None),
             dropped: AtomicU64::new(0),
             stop: watch::channel(false).0,
+            closing,
         }))
     }
 
@@ -214,7 +229,13 @@ async fn run_client(run: Arc<Run>, index: usize) {
 
     loop {
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                if run.closing == Closing::HalfWithCloseFrame && index.is_multiple_of(2) {
+                    // The 10-second bound of stop_clients also bounds this.
+                    let _ = ws.close(None).await;
+                }
+                return;
+            }
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     if let Some(note) = run.note_index(text.as_str()) {
@@ -245,7 +266,7 @@ pub async fn fanout(
 ) -> anyhow::Result<Value> {
     let writer = format!("writer-{}", run_id());
     let token = api.register(&writer).await?;
-    let run = Run::new(api, &token, clients, notes, connect_concurrency)?;
+    let run = Run::new(api, &token, clients, notes, connect_concurrency, Closing::Drop)?;
 
     let connect_started = Instant::now();
     let tasks = run.spawn_clients(0, clients);
@@ -349,7 +370,7 @@ pub async fn connections(
     let step = step.max(1);
     let steps = clients.div_ceil(step);
     let token = api.register(&format!("connections-{}", run_id())).await?;
-    let run = Run::new(api, &token, clients, steps, connect_concurrency)?;
+    let run = Run::new(api, &token, clients, steps, connect_concurrency, Closing::Drop)?;
     let rss_before_kib = server_pid.and_then(|pid| process_rss_kib(pid).ok());
     let cpu_before = CpuReading::now(server_pid);
 
