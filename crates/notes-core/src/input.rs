@@ -5,10 +5,10 @@
 //! within the limits, so the layers above never check again.
 //!
 //! Lengths of names, titles and content are counted in Unicode scalar values
-//! (Rust `char`s), never in bytes, so "é" counts once whether it is sent
-//! precomposed or as "e" plus a combining accent counts twice, as it does in
-//! PostgreSQL's `char_length`. Passwords are the exception: bcrypt works on
-//! bytes, so their limit is in bytes.
+//! (Rust `char`s), never in bytes, as PostgreSQL's `char_length` counts them.
+//! So "é" sent precomposed counts once, and "e" followed by a combining accent
+//! counts twice. Passwords are the exception: bcrypt works on bytes, so their
+//! limit is in bytes.
 
 use std::fmt;
 

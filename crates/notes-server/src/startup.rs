@@ -27,10 +27,10 @@ use crate::routes;
 use crate::state::{AppState, HashingPool};
 
 /// Maximum JSON request body, in bytes. Larger bodies get 413 before they are
-/// read in full. The largest valid note (100,000 four-byte characters plus a
-/// title) is about 400 KB of UTF-8, but JSON escapes make it larger, so the
-/// limit counts characters rather than bytes of content: 256 KiB holds any
-/// note of up to 100,000 ASCII characters with room to spare.
+/// read in full. It fits a note of 100,000 characters of up to two bytes each
+/// in UTF-8 (such as Latin, Greek or Cyrillic text), but not 100,000
+/// characters of three or four bytes (such as CJK text or emoji): for those
+/// the body limit applies before the character limit.
 pub const JSON_BODY_LIMIT: usize = 256 * 1024;
 
 /// How long in-flight requests may take to finish after a stop signal.
