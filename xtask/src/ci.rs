@@ -2,9 +2,10 @@
 //! first failure.
 
 use crate::process::{cargo, npm, run};
-use crate::{web, workspace_root};
+use crate::{fuzz, web, workspace_root};
 
-/// Runs formatting, lint, Rust tests, web checks and the browser test.
+/// Runs formatting, lint, Rust tests, the fuzz targets, web checks and the
+/// browser test.
 pub fn ci(rust_only: bool) -> anyhow::Result<()> {
     let root = workspace_root();
 
@@ -12,6 +13,7 @@ pub fn ci(rust_only: bool) -> anyhow::Result<()> {
     run(cargo(&root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo(&root).args(["test", "--workspace", "--no-fail-fast"]))?;
     run(cargo(&root).args(["run", "--quiet", "--example", "embed", "--package", "notes-store"]))?;
+    fuzz::fuzz(&root, fuzz::CI_SECONDS_PER_TARGET, &[])?;
     if rust_only {
         return Ok(());
     }

@@ -8,6 +8,7 @@
 mod bench;
 mod ci;
 mod dev;
+mod fuzz;
 mod process;
 mod web;
 
@@ -37,12 +38,24 @@ enum Task {
     /// forwards /api and /ws to the server on 127.0.0.1:8080.
     Dev,
     /// Run every check that CI runs: formatting, clippy, all Rust tests
-    /// (memory, SQLite and the local PostgreSQL), the web app's type check,
-    /// unit tests and build, and the end-to-end test in Chromium.
+    /// (memory, SQLite and the local PostgreSQL), 20 seconds of each fuzz
+    /// target, the web app's type check, unit tests and build, and the
+    /// end-to-end test in Chromium.
     Ci {
         /// Skip the web checks and the browser test.
         #[arg(long)]
         rust_only: bool,
+    },
+    /// Run the cargo-fuzz targets in crates/notes-core/fuzz with the nightly
+    /// toolchain, each for a fixed time, seeded with the committed corpus.
+    /// Needs `rustup toolchain install nightly` and
+    /// `cargo install cargo-fuzz --locked`.
+    Fuzz {
+        /// Seconds to fuzz each target.
+        #[arg(long, default_value_t = fuzz::CI_SECONDS_PER_TARGET)]
+        seconds: u64,
+        /// Targets to run, such as `input`; all targets when none is given.
+        targets: Vec<String>,
     },
     /// Build the release server and the benchmark binaries, then measure the
     /// server under load on 127.0.0.1 and print one JSON line and a table.
@@ -56,6 +69,7 @@ fn main() -> std::process::ExitCode {
         Task::Run { args } => dev::run(&args),
         Task::Dev => dev::dev(),
         Task::Ci { rust_only } => ci::ci(rust_only),
+        Task::Fuzz { seconds, targets } => fuzz::fuzz(&workspace_root(), seconds, &targets),
         Task::Bench(args) => bench::bench(args),
     };
     match result {

@@ -119,25 +119,47 @@ impl Email {
                 format!("email must be at most {EMAIL_MAX_CHARS} characters, got {length}"),
             ));
         }
-
-        // Only a bare address is accepted: no "Name <address>" form and no
-        // IP-literal domains, and the domain needs at least one dot.
-        let options = Options {
-            minimum_sub_domains: 2,
-            allow_domain_literal: false,
-            allow_display_text: false,
-            allow_long_local_parts: false,
-        };
-        if EmailAddress::parse_with_options(trimmed, options).is_err() {
+        if !is_bare_address(trimmed) {
             return Err(ValidationError::new("email", "email is not a valid address like name@example.com"));
         }
-        Ok(Self(trimmed.to_lowercase()))
+
+        // Lowercasing can make an address longer: 'İ' (U+0130) becomes "i"
+        // followed by U+0307, and 'Ⱥ' (2 bytes of UTF-8) becomes 'ⱥ' (3 bytes).
+        // The canonical form is what is stored and compared, so it must meet
+        // the same limits, and parsing it again must return it unchanged.
+        let canonical = trimmed.to_lowercase();
+        let canonical_length = canonical.chars().count();
+        if canonical_length > EMAIL_MAX_CHARS {
+            return Err(ValidationError::new(
+                "email",
+                format!("email must be at most {EMAIL_MAX_CHARS} characters in lowercase, got {canonical_length}"),
+            ));
+        }
+        if !is_bare_address(&canonical) {
+            return Err(ValidationError::new(
+                "email",
+                "email is not a valid address once converted to lowercase, the form in which it is stored",
+            ));
+        }
+        Ok(Self(canonical))
     }
 
     /// Returns the canonical address.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Reports whether `text` is a bare address: no "Name <address>" form, no
+/// IP-literal domain, and at least one dot in the domain.
+fn is_bare_address(text: &str) -> bool {
+    let options = Options {
+        minimum_sub_domains: 2,
+        allow_domain_literal: false,
+        allow_display_text: false,
+        allow_long_local_parts: false,
+    };
+    EmailAddress::parse_with_options(text, options).is_ok()
 }
 
 /// A password within the bcrypt byte limits. `Debug` hides it.
@@ -378,6 +400,28 @@ mod tests {
     fn email_rejects_overlong() {
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(Email::parse(&long).is_err());
+    }
+
+    #[test]
+    fn email_canonical_form_within_limits() {
+        // 32 dotted capital I are 64 bytes, the local part limit of
+        // `email_address`, and lowercase to 96 bytes.
+        let local_part_grows = format!("{}@example.com", "\u{130}".repeat(32));
+        let error = Email::parse(&local_part_grows).unwrap_err();
+        assert_eq!(error.field, "email");
+        assert!(error.message.contains("lowercase"), "{}", error.message);
+
+        // 10 dotted capital I and a 243-character domain are 254 characters,
+        // and 264 in lowercase.
+        let domain = vec!["a".repeat(60); 4].join(".");
+        let total_grows = format!("{}@{domain}", "\u{130}".repeat(10));
+        assert_eq!(total_grows.chars().count(), EMAIL_MAX_CHARS);
+        let error = Email::parse(&total_grows).unwrap_err();
+        assert!(error.message.contains("got 264"), "{}", error.message);
+
+        let short = Email::parse("\u{130}@example.com").unwrap();
+        assert_eq!(short.as_str(), "i\u{307}@example.com");
+        assert_eq!(Email::parse(short.as_str()), Ok(short));
     }
 
     #[test]
