@@ -68,8 +68,12 @@ impl Note {
             return Err(RuleError::VersionConflict { expected, current: Box::new(self.clone()) });
         }
 
+        // Stores hold versions up to 2^63 - 1 and reject larger ones on
+        // import, so the step never saturates for a stored note; saturating
+        // keeps a hand-built note at u64::MAX from panicking.
+        let version = self.version.saturating_add(1);
         let updated_at = crate::now().max(self.updated_at);
-        Ok(Note { title: update.title, content: update.content, updated_at, version: self.version + 1, ..self.clone() })
+        Ok(Note { title: update.title, content: update.content, updated_at, version, ..self.clone() })
     }
 }
 

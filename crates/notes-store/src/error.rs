@@ -23,6 +23,11 @@ pub enum StoreError {
     #[error("the store is not empty; import loads only into an empty store")]
     NotEmpty,
 
+    /// Import was given a dump that breaks a rule every store keeps, such
+    /// as a note version outside 1 to 2^63 - 1. The text names the rule.
+    #[error("invalid dump: {0}")]
+    InvalidDump(String),
+
     /// The database is newer than this program (it has migrations this
     /// program does not know), or otherwise unusable by it.
     #[error("incompatible database: {0}")]

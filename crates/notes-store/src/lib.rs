@@ -100,6 +100,25 @@ pub struct Dump {
     pub notes: Vec<Note>,
 }
 
+impl Dump {
+    /// Checks the rules that every store keeps and that a dump file written
+    /// by hand could break. Every store's `import` calls it first, so a bad
+    /// dump changes nothing.
+    pub fn check(&self) -> Result<(), StoreError> {
+        if let Some(note) = self.notes.iter().find(|note| !(1..=MAX_VERSION).contains(&note.version)) {
+            return Err(StoreError::InvalidDump(format!(
+                "note {} has version {}; versions run from 1 to {MAX_VERSION}",
+                note.id, note.version
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The highest note version a store holds: the largest value of the signed
+/// 64-bit column that SQLite and PostgreSQL keep it in.
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+
 /// The storage interface of the notes service.
 ///
 /// Every method is safe to call concurrently. Write methods return only after

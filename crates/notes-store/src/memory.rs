@@ -204,6 +204,7 @@ impl Store for MemoryStore {
     }
 
     async fn import(&self, dump: Dump) -> Result<(), StoreError> {
+        dump.check()?;
         let _log = self.log();
         if !self.inner.users.is_empty() || !self.inner.notes.is_empty() {
             return Err(StoreError::NotEmpty);

@@ -431,6 +431,7 @@ impl Store for PostgresStore {
     }
 
     async fn import(&self, dump: Dump) -> Result<(), StoreError> {
+        dump.check()?;
         let mut tx = self.begin_write().await?;
         let result = import_in(&mut tx, dump).await;
         finish(tx, result).await

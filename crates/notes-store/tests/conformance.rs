@@ -319,6 +319,16 @@ pub async fn export_import_round_trip(store: Arc<dyn Store>, fresh: Arc<dyn Stor
     assert_eq!(dump.users.len(), 2);
     assert_eq!(dump.notes.len(), 2);
 
+    // A version that no store can hold is refused before anything is written.
+    for version in [0, notes_store::MAX_VERSION + 1, u64::MAX] {
+        let mut bad = dump.clone();
+        bad.notes[0].version = version;
+        let result = fresh.import(bad).await;
+        assert!(matches!(result, Err(StoreError::InvalidDump(_))), "version {version}: {result:?}");
+        let empty = fresh.export().await.unwrap();
+        assert!(empty.users.is_empty() && empty.notes.is_empty(), "version {version} left data behind");
+    }
+
     fresh.import(dump.clone()).await.unwrap();
     assert_eq!(fresh.export().await.unwrap(), dump);
     assert_eq!(fresh.get_note(note.id).await.unwrap().version, 2);
