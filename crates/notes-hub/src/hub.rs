@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, WrapFuture};
 use bytestring::ByteString;
-use notes_core::{ChangeEvent, Seq, UserId};
-use tokio::sync::mpsc::{self, error::TrySendError};
+use notes_core::{ChangeEvent, Seq};
 use tracing::{debug, error, info, warn};
 
 use crate::messages::{CloseAll, Evict, Join, Leave, Publish, SessionId};
+use crate::relay::{AddMember, Deliver, Relay, RemoveAll, RemoveMember};
 use crate::session::{Outbound, Session};
 use crate::stats::HubStats;
 use crate::{CLOSE_RESYNC, CLOSE_TOO_SLOW, GAP_FETCH_DELAY, GAP_TIMEOUT, RECENT_EVENTS};
@@ -39,12 +39,9 @@ struct Frame {
 }
 
 struct Member {
-    user_id: UserId,
-    /// Events up to this sequence number are already in the session's
-    /// snapshot and are skipped.
-    after_seq: Seq,
-    outbox: mpsc::Sender<Outbound>,
     addr: Addr<Session>,
+    /// The relay on the session's worker thread, which delivers its events.
+    relay: Addr<Relay>,
 }
 
 /// The fan-out actor. Start one per process, in its own arbiter, with the
@@ -59,6 +56,8 @@ struct Member {
 /// with [`CLOSE_RESYNC`] so its client takes a fresh snapshot.
 pub struct Hub {
     members: HashMap<SessionId, Member>,
+    /// One relay per worker thread with sessions; each gets every event once.
+    relays: Vec<Addr<Relay>>,
     /// The last sequence number delivered in order.
     last_seq: Seq,
     /// Events ahead of a gap, by sequence number.
@@ -81,6 +80,7 @@ impl Hub {
     pub fn new(current_seq: Seq, stats: Arc<HubStats>) -> Self {
         Self {
             members: HashMap::new(),
+            relays: Vec::new(),
             last_seq: current_seq,
             pending: BTreeMap::new(),
             gap_since: None,
@@ -171,40 +171,14 @@ impl Hub {
         }
     }
 
-    /// Delivers one in-order frame to every member, evicting those that are
-    /// full, and records it in `recent`.
+    /// Sends one in-order frame to every relay, which offer it to their
+    /// sessions, and records it in `recent`.
     fn deliver(&mut self, frame: Frame) {
-        let mut slow = Vec::new();
-        let mut closed = Vec::new();
-        let mut delivered = 0u64;
-
-        for (id, member) in &self.members {
-            if frame.seq <= member.after_seq {
-                continue;
-            }
-            match member.outbox.try_send(Outbound::Text(frame.text.clone())) {
-                Ok(()) => delivered += 1,
-                Err(TrySendError::Full(_)) => slow.push(*id),
-                Err(TrySendError::Closed(_)) => closed.push(*id),
-            }
+        self.relays.retain(Addr::connected);
+        for relay in &self.relays {
+            relay.do_send(Deliver { seq: frame.seq, text: frame.text.clone() });
         }
-
-        HubStats::add(&self.stats.deliveries, delivered);
         HubStats::add(&self.stats.events_broadcast, 1);
-
-        for id in closed {
-            HubStats::add(&self.stats.deliveries_dropped, 1);
-            debug!(session_id = %id, seq = frame.seq, "session outbox closed; removing session");
-            self.remove(id);
-        }
-        for id in slow {
-            HubStats::add(&self.stats.deliveries_dropped, 1);
-            HubStats::add(&self.stats.slow_client_closes, 1);
-            if let Some(member) = self.remove(id) {
-                warn!(session_id = %id, user_id = %member.user_id, seq = frame.seq, "client fell behind; closing with 4008");
-                member.addr.do_send(Evict { code: CLOSE_TOO_SLOW, reason: "client too slow" });
-            }
-        }
 
         self.last_seq = frame.seq;
         if self.recent.len() == RECENT_EVENTS {
@@ -223,8 +197,22 @@ impl Hub {
 
     fn remove(&mut self, id: SessionId) -> Option<Member> {
         let member = self.members.remove(&id)?;
+        member.relay.do_send(RemoveMember { id });
         self.stats.live_sessions.fetch_sub(1, Ordering::Relaxed);
         Some(member)
+    }
+
+    /// Evicts every session with `code`, for a shutdown or a lost event.
+    fn evict_all(&mut self, code: u16, reason: &'static str) -> usize {
+        let count = self.members.len();
+        for (_, member) in self.members.drain() {
+            member.addr.do_send(Evict { code, reason });
+        }
+        for relay in &self.relays {
+            relay.do_send(RemoveAll);
+        }
+        self.stats.live_sessions.store(0, Ordering::Relaxed);
+        count
     }
 
     /// Gives up on a sequence gap that has lasted longer than [`GAP_TIMEOUT`].
@@ -245,10 +233,7 @@ impl Hub {
             "change events never arrived; asking every client to resynchronize"
         );
         HubStats::add(&self.stats.sequence_gaps, 1);
-        for (_, member) in self.members.drain() {
-            member.addr.do_send(Evict { code: CLOSE_RESYNC, reason: "missed events; resynchronize" });
-        }
-        self.stats.live_sessions.store(0, Ordering::Relaxed);
+        self.evict_all(CLOSE_RESYNC, "missed events; resynchronize");
         self.recent.clear();
         self.last_seq = next - 1;
         self.drain_pending();
@@ -306,7 +291,20 @@ impl Handler<Join> for Hub {
             }
         }
 
-        let member = Member { user_id: join.user_id, after_seq: join.after_seq, outbox: join.outbox, addr: join.addr };
+        // The relay learns of the session after the replay above and before
+        // any newer event, because the hub sends both through its mailbox.
+        if !self.relays.contains(&join.relay) {
+            self.relays.push(join.relay.clone());
+        }
+        join.relay.do_send(AddMember {
+            id: join.id,
+            user_id: join.user_id,
+            after_seq: join.after_seq.max(self.last_seq),
+            outbox: join.outbox,
+            addr: join.addr.clone(),
+            stats: Arc::clone(&self.stats),
+        });
+        let member = Member { addr: join.addr, relay: join.relay };
         if self.members.insert(join.id, member).is_none() {
             self.stats.live_sessions.fetch_add(1, Ordering::Relaxed);
         }
@@ -328,11 +326,7 @@ impl Handler<CloseAll> for Hub {
     type Result = usize;
 
     fn handle(&mut self, message: CloseAll, _: &mut Self::Context) -> usize {
-        let count = self.members.len();
-        for (_, member) in self.members.drain() {
-            member.addr.do_send(Evict { code: message.code, reason: message.reason });
-        }
-        self.stats.live_sessions.store(0, Ordering::Relaxed);
+        let count = self.evict_all(message.code, message.reason);
         info!(sessions = count, code = message.code, "closing every session");
         count
     }

@@ -3,7 +3,8 @@
 //! Two kinds of actix actors:
 //! - [`Hub`], one per server process. It receives committed change events
 //!   ([`Publish`]), puts them back into sequence order, serializes each one
-//!   once, and hands the shared bytes to every joined session.
+//!   once, and hands the shared bytes to one relay per worker thread, which
+//!   offers them to the joined sessions of that thread.
 //! - [`Session`], one per WebSocket connection. It reads the client's frames,
 //!   answers pings and close frames, sends heartbeats, closes the connection
 //!   when the client's token expires, and leaves the hub when it stops.
@@ -14,8 +15,8 @@
 //! `ctx.add_stream`, and spawns a writer task on the same worker that owns
 //! the `actix_ws::Session` sink. Everything sent to the client goes through
 //! one bounded queue (the outbox, [`OUTBOX_CAPACITY`] messages) into that
-//! writer task. The hub never waits on a client: it offers each message with
-//! `try_send`, and a client whose outbox is full is closed with
+//! writer task. The hub never waits on a client: its relays offer each
+//! message with `try_send`, and a client whose outbox is full is closed with
 //! [`CLOSE_TOO_SLOW`] and removed, so one stalled reader never delays the
 //! others. Closing goes through a separate one-shot channel, so a close is
 //! not stuck behind a full outbox.
@@ -31,6 +32,7 @@
 
 mod hub;
 mod messages;
+mod relay;
 mod session;
 mod stats;
 

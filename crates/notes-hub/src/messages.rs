@@ -6,6 +6,7 @@ use actix::{Addr, Message};
 use notes_core::{ChangeEvent, Seq, UserId};
 use tokio::sync::mpsc;
 
+use crate::relay::Relay;
 use crate::session::{Outbound, Session};
 
 /// A number that identifies one WebSocket session in logs, unique within
@@ -43,6 +44,8 @@ pub struct Join {
     pub(crate) outbox: mpsc::Sender<Outbound>,
     /// The session actor, told to close when it falls behind.
     pub(crate) addr: Addr<Session>,
+    /// The relay on the session's worker thread, which delivers its events.
+    pub(crate) relay: Addr<Relay>,
 }
 
 /// Session to hub: the session has stopped; forget it.

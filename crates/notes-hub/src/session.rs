@@ -225,6 +225,7 @@ impl Actor for Session {
             after_seq: seq,
             outbox: self.outbox.clone(),
             addr: ctx.address(),
+            relay: crate::relay::local_relay(&self.hub),
         });
 
         ctx.run_interval(self.settings.heartbeat_interval, |session, ctx| {
