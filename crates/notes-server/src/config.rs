@@ -131,7 +131,8 @@ pub struct Config {
     pub ws_message_burst: u32,
 
     /// Maximum open WebSocket connections; further upgrades get 503. 0 means
-    /// no limit.
+    /// no limit of its own. The server never allows more than its open file
+    /// limit minus 256.
     #[arg(long, env = "NOTES_MAX_WS_CONNECTIONS", default_value_t = 10_000)]
     pub max_ws_connections: usize,
 

@@ -146,7 +146,10 @@ impl Application {
                     "too many note changes; wait a moment and try again",
                 ),
             }),
-            connections: Connections::new(config.max_ws_connections, config.max_ws_per_user),
+            connections: Connections::new(
+                connection_limit_for_files(config.max_ws_connections, raise_file_limit()),
+                config.max_ws_per_user,
+            ),
             trust_forwarded_for: config.trust_forwarded_for,
             list_cache: Arc::default(),
         };
@@ -500,12 +503,64 @@ fn build_app(
         .service(routes::web_app::service(&web_dir))
 }
 
+/// File descriptors kept for everything but WebSockets: the listener, plain
+/// HTTP connections, the database files and connections, and logs.
+const RESERVED_FILE_DESCRIPTORS: u64 = 256;
+
+/// Raises the soft limit on open files to the hard limit, as far as the
+/// system allows, and returns the limit in force; `None` when it cannot be
+/// read.
+fn raise_file_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::info!(file_limit = limit, "open file limit");
+            Some(limit)
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "could not read or raise the open file limit");
+            None
+        }
+    }
+}
+
+/// Returns the WebSocket limit to enforce: the configured one, lowered so
+/// that every WebSocket fits under the open file limit with
+/// [`RESERVED_FILE_DESCRIPTORS`] to spare. Without this, upgrades past the
+/// file limit would not get a 503: the server could not accept their TCP
+/// connections at all, and clients would wait until they time out.
+/// `configured` 0 means no limit of its own.
+pub fn connection_limit_for_files(configured: usize, file_limit: Option<u64>) -> usize {
+    let Some(file_limit) = file_limit else { return configured };
+    let room = usize::try_from(file_limit.saturating_sub(RESERVED_FILE_DESCRIPTORS)).unwrap_or(usize::MAX).max(1);
+    if configured == 0 || configured > room {
+        tracing::warn!(
+            configured,
+            file_limit,
+            enforced = room,
+            "NOTES_MAX_WS_CONNECTIONS does not fit under the open file limit; enforcing a lower limit. \
+             Raise the limit (ulimit -n, or LimitNOFILE in systemd) to allow more connections"
+        );
+        return room;
+    }
+    configured
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
 
     use super::*;
     use crate::config::Cli;
+
+    #[test]
+    fn connection_limit_fits_under_the_file_limit() {
+        assert_eq!(connection_limit_for_files(10_000, Some(20_000)), 10_000);
+        assert_eq!(connection_limit_for_files(10_000, Some(1_024)), 768);
+        assert_eq!(connection_limit_for_files(0, Some(20_000)), 19_744);
+        assert_eq!(connection_limit_for_files(100, Some(100)), 1);
+        assert_eq!(connection_limit_for_files(10_000, None), 10_000);
+        assert_eq!(connection_limit_for_files(0, None), 0);
+    }
 
     fn config_in(dir: &Path) -> Config {
         let dir = dir.to_string_lossy().into_owned();

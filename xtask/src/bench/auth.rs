@@ -11,15 +11,16 @@ use super::server::{ServerKind, Store};
 /// The production bcrypt cost (the server's default).
 const BCRYPT_COST: u32 = 12;
 
-/// Tasks that log in without pause during the loaded fanout run.
-const LOGIN_LOOPS: usize = 8;
+/// Tasks that log in, or register, without pause during a storm.
+const STORM_TASKS: usize = 8;
 
-/// Target: fanout p99 while clients log in at most this multiple of the
-/// p99 without them.
+/// Target: fanout p99 during a login or register storm at most this
+/// multiple of the p99 without one.
 const P99_RATIO_TARGET: f64 = 1.5;
 
 /// `auth`: registrations and logins per second with 8 clients, then fanout to
-/// 500 clients without and with 8 tasks logging in.
+/// 500 clients without a storm, with 8 tasks logging in, and with 8 tasks
+/// registering new users.
 pub fn auth(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
     let kind = ServerKind::Notes { store: Store::Memory, bcrypt_cost: BCRYPT_COST };
     let rates = bench.with_server(kind, |endpoint| {
@@ -34,28 +35,45 @@ pub fn auth(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
 
     let clients = bench.clients.unwrap_or(500);
     let (rate, notes) = (bench.rate.unwrap_or(10.0), bench.notes.unwrap_or(200));
+    let storms = [("no storm", 0, 0), ("login storm", STORM_TASKS, 0), ("register storm", 0, STORM_TASKS)];
     let mut fanouts = Vec::new();
-    for logins in [0, LOGIN_LOOPS] {
-        let arguments = fanout_arguments(clients, rate, notes, logins);
+    for (label, logins, registers) in storms {
+        let arguments = fanout_arguments(clients, rate, notes, logins, registers);
         let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
         let run = bench.with_server(kind, |endpoint| bench.load(endpoint, &arguments))?;
-        fanout_figures(report, "auth", &format!("{clients} clients, {logins} login loops"), &run);
+        fanout_figures(report, "auth", &format!("{clients} clients, {label}"), &run);
         fanouts.push(run);
     }
 
-    let ratio = number(&fanouts[1], "/delivery_latency/p99_ms") / number(&fanouts[0], "/delivery_latency/p99_ms");
     report.figure(
         "auth",
-        "logins/s during the loaded fanout",
-        format!("{:.1}", number(&fanouts[1], "/logins_per_second")),
+        "logins/s and registrations/s during the storms",
+        format!(
+            "{:.1} / {:.1}",
+            number(&fanouts[1], "/logins_per_second"),
+            number(&fanouts[2], "/registers_per_second")
+        ),
     );
-    report.target(
+    let quiet = number(&fanouts[0], "/delivery_latency/p99_ms");
+    for (index, label) in [(1, "login storm"), (2, "register storm")] {
+        let ratio = number(&fanouts[index], "/delivery_latency/p99_ms") / quiet;
+        let complete = number(&fanouts[index], "/lost_deliveries") == 0.0;
+        report.target(
+            "auth",
+            format!("{clients} clients: p99 during the {label} / without"),
+            format!("{ratio:.2}x, lost {}", number(&fanouts[index], "/lost_deliveries")),
+            format!("<= {P99_RATIO_TARGET}x, 0 lost"),
+            ratio <= P99_RATIO_TARGET && complete,
+        );
+    }
+    report.results(
         "auth",
-        format!("{clients} clients: p99 with / without login loops"),
-        format!("{ratio:.2}x"),
-        format!("<= {P99_RATIO_TARGET}x"),
-        ratio <= P99_RATIO_TARGET,
+        json!({
+            "rates": rates,
+            "fanout_quiet": fanouts[0],
+            "fanout_login_storm": fanouts[1],
+            "fanout_register_storm": fanouts[2],
+        }),
     );
-    report.results("auth", json!({ "rates": rates, "fanout_quiet": fanouts[0], "fanout_logging_in": fanouts[1] }));
     Ok(())
 }

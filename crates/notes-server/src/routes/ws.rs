@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use bytestring::ByteString;
 
 use crate::auth::{SESSION_COOKIE, authenticate, bearer_token};
 use crate::error::ApiError;
@@ -59,14 +58,11 @@ pub async fn websocket(
     let auth = authenticate(&state, &token, &request).await?;
     let guard = state.connections.acquire(auth.user.id)?;
 
-    // The message is assembled around the cached list, so a burst of
-    // reconnects does not serialize every note once per client.
+    // The snapshot message is shared through the list cache, so a burst of
+    // reconnects neither serializes every note nor copies the message once
+    // per client.
     let list = state.list_cache.get(&*state.store).await?;
-    let mut text = String::with_capacity(list.body.len() + 64);
-    text.push_str(r#"{"type":"initial_notes","data":"#);
-    text.push_str(std::str::from_utf8(&list.body).map_err(ApiError::internal)?);
-    text.push_str(&format!(r#","seq":{}}}"#, list.seq));
-    let snapshot_seq = list.seq;
+    let snapshot = (list.snapshot_message(), list.seq);
 
     let (response, ws, stream) = actix_ws::handle(&request, body).map_err(|error| {
         tracing::debug!(error = %error, "invalid websocket handshake");
@@ -78,7 +74,7 @@ pub async fn websocket(
         auth.user.id,
         state.hub.clone(),
         state.session_settings.clone(),
-        (ByteString::from(text), snapshot_seq),
+        snapshot,
         Some(expires_in),
         Some(Box::new(guard)),
         ws,

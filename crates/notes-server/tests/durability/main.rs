@@ -12,6 +12,7 @@ mod process;
 mod concurrency;
 mod crash;
 mod export_import;
+mod file_limit;
 mod instances;
 mod restart;
 mod schema_version;

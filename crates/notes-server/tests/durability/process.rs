@@ -89,7 +89,12 @@ impl Deployment {
 
     /// Starts the server and waits until it is listening.
     pub async fn start(&self) -> ServerProcess {
-        let mut command = self.command();
+        self.start_command(self.command()).await
+    }
+
+    /// Starts `command`, made by [`Deployment::command`] and then changed,
+    /// and waits until the server is listening.
+    pub async fn start_command(&self, mut command: Command) -> ServerProcess {
         command.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("spawn the notes-server binary");
         let stderr = collect_stderr(&mut child);

@@ -80,6 +80,10 @@ enum Command {
         /// Tasks that log in without pause while the notes are created.
         #[arg(long, default_value_t = 0)]
         logins: usize,
+        /// Tasks that register new users without pause while the notes are
+        /// created.
+        #[arg(long, default_value_t = 0)]
+        registers: usize,
         /// Maximum handshakes in progress at once.
         #[arg(long, default_value_t = 64)]
         connect_concurrency: usize,
@@ -96,6 +100,13 @@ enum Command {
         /// Maximum handshakes in progress at once.
         #[arg(long, default_value_t = 64)]
         connect_concurrency: usize,
+        /// Broadcasts timed at the last step.
+        #[arg(long, default_value_t = 5)]
+        final_broadcasts: usize,
+        /// After the last step, try one more connection and report the
+        /// server's answer.
+        #[arg(long)]
+        probe_one_more: bool,
     },
     /// Waves of WebSocket clients that connect, receive notes and
     /// disconnect, half with a close frame and half without one. After each
@@ -119,6 +130,10 @@ enum Command {
         /// Seconds to wait for `notes_ws_sessions` to read 0 after a wave.
         #[arg(long, default_value_t = 6.0)]
         sessions_timeout: f64,
+        /// Seconds to wait after the sessions reach 0 before reading the
+        /// server's memory.
+        #[arg(long, default_value_t = 2.0)]
+        settle: f64,
     },
     /// A burst of large notes while one client never reads and some clients
     /// reset their connection mid-burst.
@@ -186,13 +201,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List { notes, requests, readers, reader_requests } => {
             ("list", http_load::list(&api, pid, notes, requests, readers, reader_requests).await?)
         }
-        Command::Fanout { clients, rate, notes, logins, connect_concurrency } => {
-            ("fanout", ws_load::fanout(&api, pid, clients, rate, notes, logins, connect_concurrency).await?)
+        Command::Fanout { clients, rate, notes, logins, registers, connect_concurrency } => {
+            let storm = ws_load::Storm { logins, registers };
+            ("fanout", ws_load::fanout(&api, pid, clients, rate, notes, storm, connect_concurrency).await?)
         }
-        Command::Connections { clients, step, connect_concurrency } => {
-            ("connections", ws_load::connections(&api, pid, clients, step, connect_concurrency).await?)
+        Command::Connections { clients, step, connect_concurrency, final_broadcasts, probe_one_more } => {
+            let options =
+                ws_load::ConnectionsOptions { clients, step, connect_concurrency, final_broadcasts, probe_one_more };
+            ("connections", ws_load::connections(&api, pid, &options).await?)
         }
-        Command::Soak { seconds, clients, notes, rate, connect_concurrency, sessions_timeout } => {
+        Command::Soak { seconds, clients, notes, rate, connect_concurrency, sessions_timeout, settle } => {
             let options = ws_load::soak::SoakOptions {
                 seconds,
                 clients,
@@ -200,6 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 rate,
                 connect_concurrency,
                 sessions_timeout: Duration::from_secs_f64(sessions_timeout),
+                settle: Duration::from_secs_f64(settle),
             };
             ("soak", ws_load::soak::soak(&api, pid, &options).await?)
         }

@@ -7,6 +7,7 @@
 
 pub mod soak;
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use notes_bench::system::{CpuReading, process_rss_kib};
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -33,6 +35,14 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after the connections open, so their setup work does not count
 /// toward the broadcast measurement.
 const SETTLE_TIME: Duration = Duration::from_secs(1);
+
+/// Clients that share one source address. Linux gives one source address
+/// about 28,000 ephemeral ports, and the clients of the previous run hold
+/// theirs in TIME_WAIT for a minute, so above this count the clients of a
+/// loopback server bind to 127.0.0.2, 127.0.0.3 and so on. Every address
+/// of 127.0.0.0/8 is local; the traffic still goes only to the server's
+/// address.
+const CLIENTS_PER_SOURCE_ADDRESS: usize = 10_000;
 
 /// Receipt times of every (client, note) pair, in nanoseconds since the
 /// run's clock started plus one, with 0 meaning "not received".
@@ -206,8 +216,7 @@ async fn run_client(run: Arc<Run>, index: usize) {
     let connected = tokio::time::timeout(CONNECT_TIMEOUT, async {
         let mut request = run.url.as_str().into_client_request()?;
         request.headers_mut().insert("authorization", run.authorization.clone());
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async_with_config(request, Some(notes_bench::ws_config()), true).await?;
+        let (mut ws, _) = connect(request, index).await?;
         let handshake = started.elapsed().as_nanos() as u64;
         match ws.next().await {
             Some(Ok(Message::Text(text))) if text.starts_with(r#"{"type":"initial_notes""#) => Ok((ws, handshake)),
@@ -252,16 +261,86 @@ async fn run_client(run: Arc<Run>, index: usize) {
     }
 }
 
+/// Opens the WebSocket of client `index`. Toward a server on 127.0.0.1,
+/// each block of [`CLIENTS_PER_SOURCE_ADDRESS`] clients uses its own source
+/// address, so the count of clients is not capped by one address's ports.
+async fn connect(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    index: usize,
+) -> anyhow::Result<(WsStream, tokio_tungstenite::tungstenite::handshake::client::Response)> {
+    let server = request
+        .uri()
+        .host()
+        .and_then(|host| host.parse::<Ipv4Addr>().ok())
+        .filter(|host| *host == Ipv4Addr::LOCALHOST)
+        .zip(request.uri().port_u16());
+    let Some((host, port)) = server else {
+        return Ok(tokio_tungstenite::connect_async_with_config(request, Some(notes_bench::ws_config()), true).await?);
+    };
+
+    let block = u8::try_from(index / CLIENTS_PER_SOURCE_ADDRESS)
+        .ok()
+        .filter(|block| *block < 254)
+        .context("too many clients for the source addresses of 127.0.0.0/24")?;
+    let source = Ipv4Addr::new(127, 0, 0, 1 + block);
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    bind_address_without_port(&socket)?;
+    socket.bind(SocketAddr::from((source, 0))).with_context(|| format!("binding to {source}"))?;
+    let stream = socket.connect(SocketAddr::from((host, port))).await?;
+    stream.set_nodelay(true)?;
+    let (ws, response) = tokio_tungstenite::client_async_with_config(
+        request,
+        MaybeTlsStream::Plain(stream),
+        Some(notes_bench::ws_config()),
+    )
+    .await?;
+    Ok((ws, response))
+}
+
+/// Sets IP_BIND_ADDRESS_NO_PORT, so that binding a source address leaves
+/// the port to `connect`, which may reuse a port for another destination
+/// or one in TIME_WAIT. Without it, `bind` takes a port of its own and the
+/// ports of one address run out sooner.
+fn bind_address_without_port(socket: &tokio::net::TcpSocket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+
+    let enabled: libc::c_int = 1;
+    // SAFETY: the descriptor is an open socket owned by `socket`, and the
+    // option value is a c_int of the size passed.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&enabled as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+/// The client side of one WebSocket connection.
+type WsStream = tokio_tungstenite::WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Password work that runs in the background of a fanout run: tasks that
+/// each log in, or register a new user, again as soon as the last answer
+/// arrives.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Storm {
+    pub logins: usize,
+    pub registers: usize,
+}
+
 /// `fanout`: `clients` connections receive `notes` notes that one writer
-/// creates at `rate` per second, optionally while `logins` tasks log in
-/// without pause.
+/// creates at `rate` per second, optionally during a login or register
+/// storm.
 pub async fn fanout(
     api: &Api,
     server_pid: Option<u32>,
     clients: usize,
     rate: f64,
     notes: usize,
-    logins: usize,
+    storm: Storm,
     connect_concurrency: usize,
 ) -> anyhow::Result<Value> {
     let writer = format!("writer-{}", run_id());
@@ -275,9 +354,12 @@ pub async fn fanout(
     let connected = run.ready.load(Ordering::Relaxed);
     tokio::time::sleep(SETTLE_TIME).await;
 
-    // Background logins, each task logging in again as soon as it can.
-    let logging_in = Arc::new(AtomicBool::new(logins > 0));
+    // The storm: each task logs in, or registers a new user, again as soon
+    // as it has an answer.
+    let (logins, registers) = (storm.logins, storm.registers);
+    let logging_in = Arc::new(AtomicBool::new(logins + registers > 0));
     let login_count = Arc::new(AtomicU64::new(0));
+    let register_count = Arc::new(AtomicU64::new(0));
     let mut login_tasks = Vec::new();
     if logins > 0 {
         let username: Arc<str> = format!("looper-{}", run_id()).into();
@@ -293,6 +375,20 @@ pub async fn fanout(
                 }
             }));
         }
+    }
+    let storm_id = run_id();
+    for task in 0..registers {
+        let (api, logging_in, register_count) = (api.clone(), logging_in.clone(), register_count.clone());
+        let prefix = format!("storm-{storm_id}-{task}");
+        login_tasks.push(tokio::spawn(async move {
+            let mut index = 0u64;
+            while logging_in.load(Ordering::Relaxed) {
+                index += 1;
+                if api.register(&format!("{prefix}-{index}")).await.is_ok() {
+                    register_count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
     }
 
     let before = CpuReading::now(server_pid);
@@ -329,6 +425,7 @@ pub async fn fanout(
     let received = run.receipts.received.load(Ordering::Relaxed);
     let expected = connected * notes as u64;
     let logins_done = login_count.load(Ordering::Relaxed);
+    let registers_done = register_count.load(Ordering::Relaxed);
 
     Ok(json!({
         "clients": clients,
@@ -355,29 +452,46 @@ pub async fn fanout(
         "background_logins": logins,
         "logins_done": logins_done,
         "logins_per_second": logins_done as f64 / writing_seconds.max(1e-9),
+        "background_registers": registers,
+        "registers_done": registers_done,
+        "registers_per_second": registers_done as f64 / writing_seconds.max(1e-9),
     }))
 }
 
+/// Options of one `connections` run.
+pub struct ConnectionsOptions {
+    /// Clients open at the end.
+    pub clients: usize,
+    /// Clients added per step.
+    pub step: usize,
+    /// Maximum handshakes in progress at once.
+    pub connect_concurrency: usize,
+    /// Broadcasts timed at the last step; every earlier step times one.
+    pub final_broadcasts: usize,
+    /// After the last step, try one more connection and report how the
+    /// server answers it: the test of a configured connection limit.
+    pub probe_one_more: bool,
+}
+
 /// `connections`: opens clients in steps of `step` up to `clients` and after
-/// each step reads the server's memory and times one broadcast to everyone.
-pub async fn connections(
-    api: &Api,
-    server_pid: Option<u32>,
-    clients: usize,
-    step: usize,
-    connect_concurrency: usize,
-) -> anyhow::Result<Value> {
-    let step = step.max(1);
+/// each step reads the server's memory and times one broadcast to everyone
+/// (`final_broadcasts` at the last step).
+pub async fn connections(api: &Api, server_pid: Option<u32>, options: &ConnectionsOptions) -> anyhow::Result<Value> {
+    let clients = options.clients;
+    let step = options.step.max(1);
     let steps = clients.div_ceil(step);
+    let final_broadcasts = options.final_broadcasts.max(1);
+    let notes = steps + final_broadcasts - 1;
     let token = api.register(&format!("connections-{}", run_id())).await?;
-    let run = Run::new(api, &token, clients, steps, connect_concurrency, Closing::Drop)?;
+    let run = Run::new(api, &token, clients, notes, options.connect_concurrency, Closing::Drop)?;
     let rss_before_kib = server_pid.and_then(|pid| process_rss_kib(pid).ok());
     let cpu_before = CpuReading::now(server_pid);
 
     let mut tasks = Vec::with_capacity(clients);
     let mut results = Vec::with_capacity(steps);
-    for note in 0..steps {
-        let (from, to) = (note * step, ((note + 1) * step).min(clients));
+    let mut next_note = 0;
+    for index in 0..steps {
+        let (from, to) = (index * step, ((index + 1) * step).min(clients));
         let step_started = Instant::now();
         tasks.extend(run.spawn_clients(from, to));
         run.wait_connected(to as u64, Duration::from_secs(60) + CONNECT_TIMEOUT).await;
@@ -388,17 +502,35 @@ pub async fn connections(
         let rss_kib = server_pid.and_then(|pid| process_rss_kib(pid).ok());
         let sessions = api.websocket_sessions().await;
 
-        let sent = run.now();
-        let create = api.create_note(&token, &run.title(note)).await;
-        run.wait_delivered(Some(note), connected).await;
-        let mut latencies = run.receipts.latencies(note, to, sent);
-        let received = latencies.len() as u64;
+        // Each broadcast is timed on its own; the step reports every
+        // broadcast's p99 and the median of them, which is steadier than
+        // one broadcast on a machine that the generator shares.
+        let broadcasts = if index + 1 == steps { final_broadcasts } else { 1 };
+        let mut broadcast_runs = Vec::with_capacity(broadcasts);
+        let mut create_error = None;
+        for _ in 0..broadcasts {
+            let note = next_note;
+            next_note += 1;
+            let sent = run.now();
+            if let Err(error) = api.create_note(&token, &run.title(note)).await {
+                create_error.get_or_insert(format!("{error:#}"));
+            }
+            run.wait_delivered(Some(note), connected).await;
+            let mut latencies = run.receipts.latencies(note, to, sent);
+            let received = latencies.len() as u64;
+            broadcast_runs.push((Summary::from_nanos(&mut latencies), connected.saturating_sub(received)));
+            tokio::time::sleep(SETTLE_TIME).await;
+        }
+        let mut p99s: Vec<f64> = broadcast_runs.iter().map(|(summary, _)| summary.p99_ms).collect();
+        p99s.sort_by(f64::total_cmp);
+        let median_p99 = p99s.get(p99s.len() / 2).copied();
+        let lost: u64 = broadcast_runs.iter().map(|(_, lost)| lost).sum();
 
         let rss_growth_bytes_per_connection = match (rss_kib, rss_before_kib) {
             (Some(now), Some(before)) => Some(now.saturating_sub(before) as f64 * 1024.0 / connected.max(1) as f64),
             _ => None,
         };
-        eprintln!("notes-load: {connected} connections open, server RSS {rss_kib:?} KiB");
+        eprintln!("notes-load: {connected} connections open, server RSS {rss_kib:?} KiB, broadcast p99 {p99s:?} ms");
         results.push(json!({
             "clients": to,
             "connected": connected,
@@ -408,11 +540,15 @@ pub async fn connections(
             "server_rss_kib": rss_kib,
             "server_rss_bytes_per_connection": rss_growth_bytes_per_connection,
             "handshake": run.handshake_summary(from, to),
-            "create_error": create.err().map(|error| format!("{error:#}")),
-            "broadcast_latency": Summary::from_nanos(&mut latencies),
-            "broadcast_lost": connected.saturating_sub(received),
+            "create_error": create_error,
+            "broadcast_latency": broadcast_runs.first().map(|(summary, _)| *summary),
+            "broadcast_p99_ms": p99s,
+            "broadcast_median_p99_ms": median_p99,
+            "broadcast_lost": lost,
         }));
     }
+
+    let one_more = if options.probe_one_more { Some(probe_one_more(&run, clients).await) } else { None };
     let cpu = CpuReading::now(server_pid).since(&cpu_before);
     run.stop_clients(tasks).await;
 
@@ -425,5 +561,46 @@ pub async fn connections(
         "load_cpu_seconds": cpu.0,
         "server_cpu_seconds": cpu.1,
         "steps": results,
+        "one_more_connection": one_more,
     }))
+}
+
+/// Tries one connection beyond those open, as client `index`, and reports the outcome: the HTTP
+/// status of a refused upgrade, or that it opened, or that the server did
+/// not answer within [`CONNECT_TIMEOUT`] (a hung accept).
+async fn probe_one_more(run: &Run, index: usize) -> Value {
+    let started = Instant::now();
+    let attempt = async {
+        let mut request = run.url.as_str().into_client_request()?;
+        request.headers_mut().insert("authorization", run.authorization.clone());
+        anyhow::Ok(connect(request, index).await)
+    };
+    let (outcome, status, body) = match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Err(_) => ("timed out", None, None),
+        Ok(Err(error)) => {
+            eprintln!("notes-load: the extra connection could not be attempted: {error:#}");
+            ("not attempted", None, None)
+        }
+        Ok(Ok(Ok(_))) => ("opened", Some(101), None),
+        Ok(Ok(Err(error))) => match error.downcast::<tokio_tungstenite::tungstenite::Error>() {
+            Ok(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let body = response.body().as_ref().map(|body| String::from_utf8_lossy(body).into_owned());
+                ("refused", Some(response.status().as_u16()), body)
+            }
+            Ok(other) => {
+                eprintln!("notes-load: the extra connection failed: {other}");
+                ("failed", None, None)
+            }
+            Err(other) => {
+                eprintln!("notes-load: the extra connection failed: {other:#}");
+                ("failed", None, None)
+            }
+        },
+    };
+    json!({
+        "outcome": outcome,
+        "status": status,
+        "body": body,
+        "answered_ms": started.elapsed().as_secs_f64() * 1000.0,
+    })
 }

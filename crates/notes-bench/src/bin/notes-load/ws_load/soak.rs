@@ -1,6 +1,7 @@
 //! `soak`: waves of WebSocket clients connect, receive a few notes and
 //! disconnect, for a fixed time. After each wave the server's session gauge
-//! must return to 0, and its memory is read to compare across waves.
+//! must return to 0, and its memory is read, after a short settling time,
+//! to compare across waves.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -25,6 +26,10 @@ pub struct SoakOptions {
     pub connect_concurrency: usize,
     /// Maximum wait for `notes_ws_sessions` to read 0 after a wave.
     pub sessions_timeout: Duration,
+    /// Wait after the sessions reach 0 before the server's memory is read,
+    /// so that memory an allocator returns after a delay is not counted as
+    /// still in use.
+    pub settle: Duration,
 }
 
 /// Runs waves until `options.seconds` have passed and returns the figures of
@@ -70,6 +75,8 @@ pub async fn soak(api: &Api, server_pid: Option<u32>, options: &SoakOptions) -> 
         run.stop_clients(tasks).await;
         let sessions = wait_sessions_zero(api, options.sessions_timeout).await;
         let sessions_zero_seconds = closing_started.elapsed().as_secs_f64();
+        let rss_at_zero_kib = server_pid.and_then(|pid| process_rss_kib(pid).ok());
+        tokio::time::sleep(options.settle).await;
         let rss_kib = server_pid.and_then(|pid| process_rss_kib(pid).ok());
 
         eprintln!(
@@ -90,6 +97,7 @@ pub async fn soak(api: &Api, server_pid: Option<u32>, options: &SoakOptions) -> 
             "duplicate_deliveries": run.receipts.duplicates.load(Ordering::Relaxed),
             "sessions_after_close": sessions,
             "sessions_zero_seconds": sessions_zero_seconds,
+            "server_rss_at_zero_sessions_kib": rss_at_zero_kib,
             "server_rss_kib": rss_kib,
         }));
     }
