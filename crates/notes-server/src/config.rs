@@ -78,8 +78,9 @@ pub struct Config {
     #[arg(long, env = "NOTES_BCRYPT_COST", default_value_t = notes_auth::DEFAULT_BCRYPT_COST)]
     pub bcrypt_cost: u32,
 
-    /// Maximum password hashes computed at once; further logins wait in line.
-    /// Default: the number of CPU cores.
+    /// Password hashing threads, which run at a lower CPU priority (nice 10);
+    /// further logins wait in line. Default: the number of CPU cores minus
+    /// one, and at least one.
     #[arg(long, env = "NOTES_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
 
@@ -168,6 +169,15 @@ impl Config {
     /// Returns the number of CPU cores, or 1 if it cannot be read.
     pub fn cores() -> usize {
         std::thread::available_parallelism().map(usize::from).unwrap_or(1)
+    }
+
+    /// Returns the default number of password hashing threads: one per core
+    /// but one, and at least one. The core left over keeps request handling
+    /// and WebSocket delivery fast during a storm of sign-ins: on two cores,
+    /// hashing on both raised the fan-out p99 to 1.7 times its quiet value,
+    /// and hashing on one kept it within 1.4 times.
+    pub fn default_hash_concurrency() -> usize {
+        Self::cores().saturating_sub(1).max(1)
     }
 }
 

@@ -118,7 +118,8 @@ impl Application {
             hub: hub.clone(),
             hub_stats,
             tokens: Arc::new(tokens),
-            hashing: HashingPool::new(hasher, config.hash_concurrency.unwrap_or_else(Config::cores)),
+            hashing: HashingPool::new(hasher, config.hash_concurrency.unwrap_or_else(Config::default_hash_concurrency))
+                .context("failed to start the password hashing threads")?,
             allowed_origins: Arc::new(allowed_origins.clone()),
             session_settings: SessionSettings {
                 heartbeat_interval: config.heartbeat_interval,

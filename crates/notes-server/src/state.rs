@@ -7,7 +7,6 @@ use actix::Addr;
 use notes_auth::{PasswordHasher, TokenKeys};
 use notes_hub::{Hub, HubStats, SessionSettings};
 use notes_store::Store;
-use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use crate::limits::{Connections, RateLimits};
@@ -62,34 +61,100 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
     text.parse::<IpAddr>().ok().or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|address| address.ip()))
 }
 
-/// Runs bcrypt work on tokio's blocking threads, at most `permits` at once.
+/// The nice value of the hashing threads. Linux gives a thread at nice 10
+/// about a tenth of the CPU share of one at nice 0 when both want to run,
+/// so bcrypt uses idle cores fully but yields to request handling and
+/// WebSocket delivery.
+const HASHING_NICE: libc::c_int = 10;
+
+/// Runs bcrypt work on a pool of its own threads, at most `concurrency` at
+/// once, at a lower CPU priority than everything else.
 ///
 /// bcrypt at cost 12 takes about a quarter of a second of CPU. Running it on
 /// an async worker would stall every connection on that worker, and running
-/// it unbounded on the blocking pool would let a login storm take every core.
-/// The semaphore makes logins wait in line instead.
+/// it unbounded would let a login storm take every core. Here logins wait in
+/// line for a hashing thread, and the threads run at [`HASHING_NICE`], so a
+/// storm of sign-ins does not slow the delivery of changes to everyone else.
 #[derive(Clone)]
 pub struct HashingPool {
     hasher: Arc<PasswordHasher>,
-    permits: Arc<Semaphore>,
+    threads: Arc<rayon::ThreadPool>,
 }
 
 impl HashingPool {
-    /// Creates a pool that runs at most `concurrency` hashes at once.
-    pub fn new(hasher: PasswordHasher, concurrency: usize) -> Self {
-        Self { hasher: Arc::new(hasher), permits: Arc::new(Semaphore::new(concurrency.max(1))) }
+    /// Creates a pool of `concurrency` hashing threads.
+    pub fn new(hasher: PasswordHasher, concurrency: usize) -> anyhow::Result<Self> {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(concurrency.max(1))
+            .thread_name(|index| format!("bcrypt-{index}"))
+            .start_handler(|_| lower_thread_priority())
+            .build()?;
+        Ok(Self { hasher: Arc::new(hasher), threads: Arc::new(threads) })
     }
 
-    /// Runs `work` with the hasher on a blocking thread, inside the caller's
-    /// tracing span, once a permit is free.
+    /// Runs `work` with the hasher on a hashing thread, inside the caller's
+    /// tracing span. A request that is dropped while it waits (the client
+    /// went away) is skipped instead of hashed.
     pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&PasswordHasher) -> T + Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        let (sender, receiver) = tokio::sync::oneshot::channel();
         let hasher = self.hasher.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| work(&hasher))).await.map_err(ApiError::internal)
+        self.threads.spawn(move || {
+            if sender.is_closed() {
+                return;
+            }
+            let _ = sender.send(span.in_scope(|| work(&hasher)));
+        });
+        receiver.await.map_err(ApiError::internal)
+    }
+}
+
+/// Lowers the calling thread's CPU priority to [`HASHING_NICE`]. On Linux
+/// the nice value belongs to each thread, so this changes no other thread.
+fn lower_thread_priority() {
+    // SAFETY: gettid has no preconditions, and setpriority only reads its
+    // integer arguments.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, HASHING_NICE) };
+    if result != 0 {
+        tracing::warn!(
+            error = %std::io::Error::last_os_error(),
+            "could not lower the priority of a hashing thread; sign-in storms may slow other work"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// Returns the nice value of the calling thread.
+    fn own_nice() -> libc::c_int {
+        // SAFETY: gettid has no preconditions, and getpriority only reads
+        // its integer arguments.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_at_lower_priority() {
+        let caller_before = own_nice();
+        let pool = HashingPool::new(PasswordHasher::new(4).unwrap(), 2).unwrap();
+
+        let nice = pool.run(|_| own_nice()).await.unwrap();
+        assert_eq!(nice, HASHING_NICE);
+
+        // The caller's own thread keeps its priority.
+        assert_eq!(own_nice(), caller_before);
+    }
+
+    #[test]
+    fn one_core_is_left_for_other_work() {
+        let threads = Config::default_hash_concurrency();
+        assert!(threads >= 1);
+        assert!(threads == 1 || threads < Config::cores());
     }
 }
