@@ -16,10 +16,12 @@ const SOAK_RSS_RATIO_TARGET: f64 = 1.10;
 /// multiple of its RSS before the burst.
 const BURST_RSS_RATIO_TARGET: f64 = 1.25;
 
-/// Heartbeat settings of the soak server. A connection that stays silent
-/// for 3 s is closed, so even clients that vanish without a TCP FIN leave
-/// the session gauge within seconds.
-const SOAK_SERVER_ENV: [(&str, &str); 2] = [("NOTES_HEARTBEAT_INTERVAL", "1s"), ("NOTES_CLIENT_TIMEOUT", "3s")];
+/// Settings of the soak server. A connection that stays silent for 3 s is
+/// closed, so even clients that vanish without a TCP FIN leave the session
+/// gauge within seconds. The change log keeps 1,000 events, so it is full
+/// after about 25 waves and does not grow for the rest of the run.
+const SOAK_SERVER_ENV: [(&str, &str); 3] =
+    [("NOTES_HEARTBEAT_INTERVAL", "1s"), ("NOTES_CLIENT_TIMEOUT", "3s"), ("NOTES_CHANGE_LOG_CAPACITY", "1000")];
 
 /// Maximum wait for the session gauge to read 0 after a wave, in seconds:
 /// twice the client timeout above.
@@ -46,6 +48,7 @@ pub fn soak(bench: &Bench, report: &mut Report) -> anyhow::Result<()> {
         clients.to_string(),
         "--sessions-timeout".to_owned(),
         SOAK_SESSIONS_TIMEOUT_SECONDS.to_string(),
+        "--delete-notes".to_owned(),
         "--time-limit".to_owned(),
         time_limit.to_string(),
     ];

@@ -83,6 +83,32 @@ impl Api {
         Ok(())
     }
 
+    /// Creates a note titled `title` with the body [`NOTE_CONTENT`] and
+    /// returns its id.
+    pub async fn create_note_for_id(&self, token: &str, title: &str) -> anyhow::Result<String> {
+        let body = json!({ "title": title, "content": NOTE_CONTENT });
+        let response =
+            self.client.post(format!("{}/api/notes", self.base)).bearer_auth(token).json(&body).send().await?;
+        let status = response.status();
+        let text = response.bytes().await?;
+        if status != StatusCode::CREATED {
+            bail!("POST /api/notes returned {status}: {}", String::from_utf8_lossy(&text));
+        }
+        let note: serde_json::Value = serde_json::from_slice(&text).context("POST /api/notes returned no JSON")?;
+        note["id"].as_str().map(str::to_owned).context("POST /api/notes returned a note without an id")
+    }
+
+    /// Deletes the note `id`.
+    pub async fn delete_note(&self, token: &str, id: &str) -> anyhow::Result<()> {
+        let response = self.client.delete(format!("{}/api/notes/{id}", self.base)).bearer_auth(token).send().await?;
+        let status = response.status();
+        let text = response.bytes().await?;
+        if !status.is_success() {
+            bail!("DELETE /api/notes/{id} returned {status}: {}", String::from_utf8_lossy(&text));
+        }
+        Ok(())
+    }
+
     /// Returns the raw body of `GET /api/notes`.
     pub async fn list_notes(&self, token: &str) -> anyhow::Result<Bytes> {
         let response = self.client.get(format!("{}/api/notes", self.base)).bearer_auth(token).send().await?;

@@ -134,6 +134,10 @@ enum Command {
         /// server's memory.
         #[arg(long, default_value_t = 2.0)]
         settle: f64,
+        /// Delete each wave's notes after its clients leave, so the stored
+        /// data is the same after every wave.
+        #[arg(long)]
+        delete_notes: bool,
     },
     /// A burst of large notes while one client never reads and some clients
     /// reset their connection mid-burst.
@@ -210,7 +214,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ws_load::ConnectionsOptions { clients, step, connect_concurrency, final_broadcasts, probe_one_more };
             ("connections", ws_load::connections(&api, pid, &options).await?)
         }
-        Command::Soak { seconds, clients, notes, rate, connect_concurrency, sessions_timeout, settle } => {
+        Command::Soak {
+            seconds,
+            clients,
+            notes,
+            rate,
+            connect_concurrency,
+            sessions_timeout,
+            settle,
+            delete_notes,
+        } => {
             let options = ws_load::soak::SoakOptions {
                 seconds,
                 clients,
@@ -219,6 +232,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 connect_concurrency,
                 sessions_timeout: Duration::from_secs_f64(sessions_timeout),
                 settle: Duration::from_secs_f64(settle),
+                delete_notes,
             };
             ("soak", ws_load::soak::soak(&api, pid, &options).await?)
         }

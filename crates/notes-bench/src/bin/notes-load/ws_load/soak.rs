@@ -26,6 +26,8 @@ pub struct SoakOptions {
     pub connect_concurrency: usize,
     /// Maximum wait for `notes_ws_sessions` to read 0 after a wave.
     pub sessions_timeout: Duration,
+    /// Delete each wave's notes after its clients leave.
+    pub delete_notes: bool,
     /// Wait after the sessions reach 0 before the server's memory is read,
     /// so that memory an allocator returns after a delay is not counted as
     /// still in use.
@@ -57,13 +59,17 @@ pub async fn soak(api: &Api, server_pid: Option<u32>, options: &SoakOptions) -> 
         let failed = run.failed.load(Ordering::Relaxed);
 
         let mut create_errors = 0u64;
+        let mut created = Vec::with_capacity(options.notes);
         let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / options.rate.max(0.001)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         for note in 0..options.notes {
             ticker.tick().await;
-            if let Err(error) = api.create_note(&token, &run.title(note)).await {
-                create_errors += 1;
-                eprintln!("notes-load: wave {wave}: create {note} failed: {error:#}");
+            match api.create_note_for_id(&token, &run.title(note)).await {
+                Ok(id) => created.push(id),
+                Err(error) => {
+                    create_errors += 1;
+                    eprintln!("notes-load: wave {wave}: create {note} failed: {error:#}");
+                }
             }
         }
         let expected = connected * (options.notes as u64 - create_errors);
@@ -73,6 +79,19 @@ pub async fn soak(api: &Api, server_pid: Option<u32>, options: &SoakOptions) -> 
 
         let closing_started = Instant::now();
         run.stop_clients(tasks).await;
+
+        // The wave's notes are deleted once its clients are gone, so the
+        // store holds the same data after every wave and memory growth
+        // across waves is not the growth of the data.
+        let mut delete_errors = 0u64;
+        if options.delete_notes {
+            for id in &created {
+                if let Err(error) = api.delete_note(&token, id).await {
+                    delete_errors += 1;
+                    eprintln!("notes-load: wave {wave}: delete {id} failed: {error:#}");
+                }
+            }
+        }
         let sessions = wait_sessions_zero(api, options.sessions_timeout).await;
         let sessions_zero_seconds = closing_started.elapsed().as_secs_f64();
         let rss_at_zero_kib = server_pid.and_then(|pid| process_rss_kib(pid).ok());
@@ -91,6 +110,7 @@ pub async fn soak(api: &Api, server_pid: Option<u32>, options: &SoakOptions) -> 
             "failed_connections": failed,
             "first_connection_error": *run.first_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
             "create_errors": create_errors,
+            "delete_errors": delete_errors,
             "expected_deliveries": expected,
             "received_deliveries": received,
             "lost_deliveries": lost,
