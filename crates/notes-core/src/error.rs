@@ -37,4 +37,9 @@ pub enum RuleError {
         /// The note as it is stored now.
         current: Box<Note>,
     },
+
+    /// The note is at [`crate::MAX_VERSION`], the highest version that every
+    /// store can hold, so it cannot change again.
+    #[error("the note has reached the highest version ({}) and cannot be changed", crate::MAX_VERSION)]
+    VersionLimit,
 }

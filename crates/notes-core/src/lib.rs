@@ -34,7 +34,7 @@ pub use input::{
     CONTENT_MAX_CHARS, Email, NewNote, NoteUpdate, PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES, Password, Registration,
     TITLE_MAX_CHARS, USERNAME_MAX_CHARS, Username,
 };
-pub use note::Note;
+pub use note::{MAX_VERSION, Note};
 pub use user::{PasswordHash, StoredUser, User};
 
 /// Returns the current UTC time truncated to whole microseconds.

@@ -8,6 +8,10 @@ use crate::id::{NoteId, UserId};
 use crate::input::{NewNote, NoteUpdate};
 use crate::user::User;
 
+/// The highest note version: the largest value of the signed 64-bit column
+/// that the SQLite and PostgreSQL stores keep it in.
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+
 /// A note as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
@@ -54,6 +58,8 @@ impl Note {
 
     /// Returns the note after `actor` applies `update`, or the rule it breaks.
     ///
+    /// A note at [`MAX_VERSION`] cannot change again ([`RuleError::VersionLimit`]).
+    ///
     /// Only the owner may update. When the update carries an expected version
     /// that differs from the stored one, it is rejected with the current note.
     /// An update without a version applies to whatever is stored, which keeps
@@ -68,10 +74,10 @@ impl Note {
             return Err(RuleError::VersionConflict { expected, current: Box::new(self.clone()) });
         }
 
-        // Stores hold versions up to 2^63 - 1 and reject larger ones on
-        // import, so the step never saturates for a stored note; saturating
-        // keeps a hand-built note at u64::MAX from panicking.
-        let version = self.version.saturating_add(1);
+        if self.version >= MAX_VERSION {
+            return Err(RuleError::VersionLimit);
+        }
+        let version = self.version + 1;
         let updated_at = crate::now().max(self.updated_at);
         Ok(Note { title: update.title, content: update.content, updated_at, version, ..self.clone() })
     }
@@ -100,6 +106,17 @@ mod tests {
         assert_eq!(note.user_id, alice.id);
         assert_eq!(note.author, "alice");
         assert_eq!(note.created_at, note.updated_at);
+    }
+
+    #[test]
+    fn update_at_highest_version_is_rejected() {
+        let alice = user("alice");
+        let note = Note { version: MAX_VERSION, ..note_of(&alice) };
+        let update = NoteUpdate::new("Groceries", "milk", None).unwrap();
+        assert_eq!(note.apply_update(alice.id, update.clone()), Err(RuleError::VersionLimit));
+
+        let below = Note { version: MAX_VERSION - 1, ..note_of(&alice) };
+        assert_eq!(below.apply_update(alice.id, update).map(|note| note.version), Ok(MAX_VERSION));
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub enum ApiError {
     /// The update carried a stale version.
     #[error("the note was changed by someone else; the current version is included")]
     VersionConflict(Box<Note>),
+    /// The note is at the highest version a store can hold.
+    #[error("the note has reached the highest version and cannot be changed; copy it into a new note")]
+    VersionLimit,
     /// The body is larger than the limit.
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::EmailTaken => "email_taken",
             ApiError::VersionConflict(_) => "version_conflict",
+            ApiError::VersionLimit => "version_limit",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
@@ -114,6 +118,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Forbidden("only the owner of a note may change or delete it")
             }
             StoreError::Rule(RuleError::VersionConflict { current, .. }) => ApiError::VersionConflict(current),
+            StoreError::Rule(RuleError::VersionLimit) => ApiError::VersionLimit,
             other => ApiError::internal(other),
         }
     }
@@ -129,7 +134,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::EmailTaken | ApiError::VersionConflict(_) => StatusCode::CONFLICT,
+            ApiError::EmailTaken | ApiError::VersionConflict(_) | ApiError::VersionLimit => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -96,6 +96,9 @@ async fn import(config: notes_server::Config, path: &std::path::Path) -> anyhow:
         );
     }
 
+    // A restore onto a new machine has no data directory yet, and the
+    // default SQLite file lives in it.
+    notes_server::startup::ensure_data_dir(&config.data_dir)?;
     let store = notes_server::startup::open_store(&config).await?;
     let (users, notes) = (file.dump.users.len(), file.dump.notes.len());
     store.import(file.dump).await.context("import failed")?;

@@ -271,7 +271,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         .with_context(|| format!("failed to open the store at {}", notes_store::redact_url(&url)))
 }
 
-fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+/// Creates the data directory (mode 0700) when it does not exist yet.
+pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -539,7 +540,7 @@ pub fn connection_limit_for_files(configured: usize, file_limit: Option<u64>) ->
             file_limit,
             enforced = room,
             "NOTES_MAX_WS_CONNECTIONS does not fit under the open file limit; enforcing a lower limit. \
-             Raise the limit (ulimit -n, or LimitNOFILE in systemd) to allow more connections"
+             Raise the hard limit (ulimit -Hn, or LimitNOFILE in systemd) to allow more connections"
         );
         return room;
     }

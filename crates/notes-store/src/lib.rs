@@ -115,9 +115,7 @@ impl Dump {
     }
 }
 
-/// The highest note version a store holds: the largest value of the signed
-/// 64-bit column that SQLite and PostgreSQL keep it in.
-pub const MAX_VERSION: u64 = i64::MAX as u64;
+pub use notes_core::MAX_VERSION;
 
 /// The storage interface of the notes service.
 ///

@@ -167,13 +167,19 @@ fn writer_gone() -> StoreError {
 async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<NoteWrite>, capacity: i64) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let mut writes = group.drain(..);
         let mut pending: Vec<(oneshot::Sender<Result<Committed, StoreError>>, Committed)> = Vec::new();
+        // The reply of the write whose backend error stopped the group.
+        let mut failed = None;
         let outcome = async {
             let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::backend)?;
-            for write in group.drain(..) {
+            for write in writes.by_ref() {
                 match apply_note_write(&mut tx, write.operation).await {
                     Ok(committed) => pending.push((write.reply, committed)),
-                    Err(StoreError::Backend(error)) => return Err(StoreError::Backend(error)),
+                    Err(StoreError::Backend(error)) => {
+                        failed = Some(write.reply);
+                        return Err(StoreError::Backend(error));
+                    }
                     Err(rejected) => {
                         let _ = write.reply.send(Err(rejected));
                     }
@@ -193,18 +199,35 @@ async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<NoteWrite>, 
                 }
             }
             Err(error) => {
-                // The transaction rolled back when it was dropped.
-                tracing::error!(error = %error, writes = pending.len() + group.len(), "SQLite group commit failed");
-                let message = error.to_string();
-                for (reply, _) in pending.drain(..) {
-                    let _ = reply.send(Err(StoreError::backend(std::io::Error::other(message.clone()))));
-                }
-                for write in group.drain(..) {
-                    let _ = write.reply.send(Err(StoreError::backend(std::io::Error::other(message.clone()))));
+                // The transaction rolled back when it was dropped, so every
+                // write of the group failed: those applied before the error,
+                // the one that failed, and those not yet applied.
+                let replies: Vec<_> = pending
+                    .drain(..)
+                    .map(|(reply, _)| reply)
+                    .chain(failed.take())
+                    .chain(writes.map(|write| write.reply))
+                    .collect();
+                let cause = error_chain(&error);
+                tracing::error!(error = %cause, writes = replies.len(), "SQLite group commit failed; the group rolled back");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::backend(std::io::Error::other(cause.clone()))));
                 }
             }
         }
     }
+}
+
+/// Returns an error's message followed by the messages of its sources.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 async fn apply_note_write(conn: &mut SqliteConnection, operation: NoteOperation) -> Result<Committed, StoreError> {

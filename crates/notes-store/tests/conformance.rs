@@ -340,6 +340,23 @@ pub async fn export_import_round_trip(store: Arc<dyn Store>, fresh: Arc<dyn Stor
     assert!(matches!(store.import(dump).await, Err(StoreError::NotEmpty)));
 }
 
+/// A note imported at the highest version cannot change again, the store
+/// says why, and the writes after it still succeed.
+pub async fn update_at_highest_version_is_rejected(store: Arc<dyn Store>, source: Arc<dyn Store>) {
+    let alice = register(&*source, "alice").await;
+    let note = source.create_note(&alice, new_note("last", "")).await.unwrap().note;
+    let mut dump = source.export().await.unwrap();
+    dump.notes[0].version = notes_store::MAX_VERSION;
+    store.import(dump).await.unwrap();
+
+    let update = store.update_note(alice.id, note.id, NoteUpdate::new("again", "", None).unwrap()).await;
+    assert!(matches!(update, Err(StoreError::Rule(RuleError::VersionLimit))), "{update:?}");
+    assert_eq!(store.get_note(note.id).await.unwrap().version, notes_store::MAX_VERSION);
+
+    let next = store.create_note(&alice, new_note("next", "")).await.unwrap();
+    assert_eq!(next.note.version, 1);
+}
+
 /// Instantiates every conformance test for one backend. `$make` is an async
 /// expression that returns a fresh, empty `Arc<dyn Store>`.
 #[macro_export]
@@ -379,6 +396,13 @@ macro_rules! conformance {
                 let store: Arc<dyn Store> = $make.await;
                 let fresh: Arc<dyn Store> = $make.await;
                 super::export_import_round_trip(store, fresh).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn update_at_highest_version_is_rejected() {
+                let store: Arc<dyn Store> = $make.await;
+                let source: Arc<dyn Store> = $make.await;
+                super::update_at_highest_version_is_rejected(store, source).await;
             }
         }
     };

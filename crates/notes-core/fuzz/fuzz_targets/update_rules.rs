@@ -12,7 +12,7 @@
 use arbitrary::Arbitrary;
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
-use notes_core::{Note, NoteId, NoteUpdate, RuleError, UserId};
+use notes_core::{MAX_VERSION, Note, NoteId, NoteUpdate, RuleError, UserId};
 use uuid::Uuid;
 
 #[derive(Arbitrary, Debug)]
@@ -55,12 +55,9 @@ fuzz_target!(|case: Case| {
         return;
     };
 
-    // The SQL stores keep versions as a 64-bit signed integer of at least 1,
-    // so no stored note has a version outside this range.
-    // Stores hold versions from 1 to 2^63 - 1 and refuse others on import.
-    // Above that range `apply_update` saturates instead of adding 1, so the
-    // rule checked below applies only inside it.
-    let version = case.version.clamp(1, i64::MAX as u64);
+    // Versions start at 1. Those at or above `MAX_VERSION` are kept, so the
+    // limit rule is checked too.
+    let version = case.version.max(1);
 
     let owner = UserId::from_uuid(Uuid::from_u128(case.owner));
     let note = Note {
@@ -80,7 +77,7 @@ fuzz_target!(|case: Case| {
     let expected_version = match case.expected_version {
         ExpectedVersion::Omitted => None,
         ExpectedVersion::Current => Some(note.version),
-        ExpectedVersion::Stale => Some(note.version + 1),
+        ExpectedVersion::Stale => Some(note.version.wrapping_add(1)),
         ExpectedVersion::Any(version) => Some(version),
     };
 
@@ -101,6 +98,11 @@ fuzz_target!(|case: Case| {
     {
         let conflict = RuleError::VersionConflict { expected, current: Box::new(note.clone()) };
         assert_eq!(result, Err(conflict), "a stale version was not rejected with the stored note");
+        return;
+    }
+
+    if note.version >= MAX_VERSION {
+        assert_eq!(result, Err(RuleError::VersionLimit), "a note at the highest version was changed");
         return;
     }
 

@@ -200,3 +200,26 @@ async fn import_rejects_files_that_are_not_exports() {
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
+
+#[tokio::test]
+async fn import_creates_a_missing_data_directory() {
+    let source = Deployment::sqlite();
+    let (users, notes) = fill_through_api(&source).await;
+    let files = tempfile::tempdir().expect("create a temporary directory");
+    let backup = write_file(&files, "backup.json", &source.export().await);
+
+    // A restore onto a new machine: the data directory does not exist yet.
+    let target = Deployment::sqlite();
+    let new_dir = files.path().join("new").join("data");
+    let mut command = target.command();
+    command.env("NOTES_DATA_DIR", &new_dir).arg("import").arg(&backup);
+    let output = tokio::task::spawn_blocking(move || command.output().expect("run notes-server import"))
+        .await
+        .expect("the thread that runs notes-server did not panic");
+    assert_imported(&output, "a missing data directory");
+    assert!(new_dir.join("notes.db").is_file(), "the store file is in the new data directory");
+
+    let restored = target.command().env("NOTES_DATA_DIR", &new_dir).arg("export").output().expect("run export");
+    assert!(restored.status.success(), "export after the restore: {}", stderr_of(&restored));
+    parse_export(&String::from_utf8_lossy(&restored.stdout), users.len(), notes.len());
+}
