@@ -12,7 +12,7 @@
 //! The hub stays the one owner of membership and order. It sends a relay
 //! [`AddMember`] for a session only after replaying the events that the
 //! session's snapshot missed. Events and membership changes reach a relay
-//! through the same mailbox, so the relay sees them in the hub's order.
+//! through the same mailbox, so the relay receives them in the hub's order.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -133,8 +133,8 @@ impl Handler<Deliver> for Relay {
     type Result = ();
 
     /// Offers the event to every session without waiting. A session whose
-    /// outbox is full is closed with 4008 and no longer receives events;
-    /// the hub forgets it when the session leaves.
+    /// outbox is full is closed with 4008 and no longer receives events.
+    /// The hub removes it when the session leaves.
     fn handle(&mut self, frame: Deliver, _: &mut Self::Context) {
         let mut delivered = 0u64;
         let mut slow = 0u64;

@@ -173,7 +173,7 @@ impl Config {
 
     /// Returns the default number of password hashing threads: one per core
     /// but one, and at least one. The core left over keeps request handling
-    /// and WebSocket delivery fast during a storm of sign-ins: on two cores,
+    /// and WebSocket delivery fast during a storm of sign-ins. On two cores,
     /// hashing on both raised the fan-out p99 to 1.7 times its quiet value,
     /// and hashing on one kept it within 1.4 times.
     pub fn default_hash_concurrency() -> usize {

@@ -510,8 +510,8 @@ fn build_app(
 const RESERVED_FILE_DESCRIPTORS: u64 = 256;
 
 /// Raises the soft limit on open files to the hard limit, as far as the
-/// system allows, and returns the limit in force; `None` when it cannot be
-/// read.
+/// system allows, and returns the limit in force. Returns `None` when the
+/// limit cannot be read.
 fn raise_file_limit() -> Option<u64> {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => {

@@ -326,7 +326,8 @@ pub async fn export_import_round_trip(store: Arc<dyn Store>, fresh: Arc<dyn Stor
         let result = fresh.import(bad).await;
         assert!(matches!(result, Err(StoreError::InvalidDump(_))), "version {version}: {result:?}");
         let empty = fresh.export().await.unwrap();
-        assert!(empty.users.is_empty() && empty.notes.is_empty(), "version {version} left data behind");
+        assert!(empty.users.is_empty(), "version {version} left users behind");
+        assert!(empty.notes.is_empty(), "version {version} left notes behind");
     }
 
     fresh.import(dump.clone()).await.unwrap();
@@ -341,7 +342,7 @@ pub async fn export_import_round_trip(store: Arc<dyn Store>, fresh: Arc<dyn Stor
 }
 
 /// A note imported at the highest version cannot change again, the store
-/// says why, and the writes after it still succeed.
+/// returns the reason, and the writes after it still succeed.
 pub async fn update_at_highest_version_is_rejected(store: Arc<dyn Store>, source: Arc<dyn Store>) {
     let alice = register(&*source, "alice").await;
     let note = source.create_note(&alice, new_note("last", "")).await.unwrap().note;

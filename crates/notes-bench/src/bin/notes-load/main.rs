@@ -104,7 +104,7 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         final_broadcasts: usize,
         /// After the last step, try one more connection and report the
-        /// server's answer.
+        /// server's response.
         #[arg(long)]
         probe_one_more: bool,
     },

@@ -323,8 +323,8 @@ fn bind_address_without_port(socket: &tokio::net::TcpSocket) -> std::io::Result<
 type WsStream = tokio_tungstenite::WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Password work that runs in the background of a fanout run: tasks that
-/// each log in, or register a new user, again as soon as the last answer
-/// arrives.
+/// each log in, or register a new user, again as soon as their previous
+/// request completes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Storm {
     pub logins: usize,
@@ -355,7 +355,7 @@ pub async fn fanout(
     tokio::time::sleep(SETTLE_TIME).await;
 
     // The storm: each task logs in, or registers a new user, again as soon
-    // as it has an answer.
+    // as its previous request completes.
     let (logins, registers) = (storm.logins, storm.registers);
     let logging_in = Arc::new(AtomicBool::new(logins + registers > 0));
     let login_count = Arc::new(AtomicU64::new(0));
@@ -468,8 +468,8 @@ pub struct ConnectionsOptions {
     pub connect_concurrency: usize,
     /// Broadcasts timed at the last step; every earlier step times one.
     pub final_broadcasts: usize,
-    /// After the last step, try one more connection and report how the
-    /// server answers it: the test of a configured connection limit.
+    /// After the last step, try one more connection and report the server's
+    /// response, which tests a configured connection limit.
     pub probe_one_more: bool,
 }
 
@@ -502,9 +502,9 @@ pub async fn connections(api: &Api, server_pid: Option<u32>, options: &Connectio
         let rss_kib = server_pid.and_then(|pid| process_rss_kib(pid).ok());
         let sessions = api.websocket_sessions().await;
 
-        // Each broadcast is timed on its own; the step reports every
-        // broadcast's p99 and the median of them, which is steadier than
-        // one broadcast on a machine that the generator shares.
+        // Each broadcast is timed on its own. The step reports every
+        // broadcast's p99 and their median, which is steadier than one
+        // broadcast on a machine that the generator shares.
         let broadcasts = if index + 1 == steps { final_broadcasts } else { 1 };
         let mut broadcast_runs = Vec::with_capacity(broadcasts);
         let mut create_error = None;

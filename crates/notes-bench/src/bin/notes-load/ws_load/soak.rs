@@ -81,7 +81,7 @@ pub async fn soak(api: &Api, server_pid: Option<u32>, options: &SoakOptions) -> 
         run.stop_clients(tasks).await;
 
         // The wave's notes are deleted once its clients are gone, so the
-        // store holds the same data after every wave and memory growth
+        // store contains the same data after every wave and memory growth
         // across waves is not the growth of the data.
         let mut delete_errors = 0u64;
         if options.delete_notes {
